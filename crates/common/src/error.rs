@@ -1,0 +1,137 @@
+//! Error reporting in the notes' style: `ERR_EXIT(m)` is `perror(m); exit(EXIT_FAILURE)`.
+//!
+//! A failing step returns an [`Error`] that knows which call (and argument) failed and why;
+//! `main` hands it to [`err_exit!`], the one place that prints it:
+//!
+//! ```text
+//! map_normalfile2: open /x: No such file or directory
+//! ```
+//!
+//! Unlike C's `ERR_EXIT`, the error travels up with `?` first, so every guard on the way
+//! (a mapping, an attached segment, a shm name) is dropped before the process exits.
+
+use std::fmt;
+use std::io::{self, Write};
+
+/// What failed and why: `context` is the call and its argument (`open /tmp/x`), `source` the
+/// OS reason, or a message for a check of the program's own (a file too short to be ours).
+#[derive(Debug)]
+pub struct Error {
+    context: String,
+    source: io::Error,
+}
+
+/// `Result` with [`Error`] as the error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An error from a call, with the call's context.
+    pub fn new(context: impl Into<String>, source: io::Error) -> Self {
+        Error { context: context.into(), source }
+    }
+
+    /// The error of the libc call that just failed (its `errno`), as `perror` reports it.
+    pub fn last_os_error(context: impl Into<String>) -> Self {
+        Error::new(context, io::Error::last_os_error())
+    }
+
+    /// A failed check of the program's own, with no OS error behind it.
+    pub fn msg(context: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::new(context, io::Error::other(message.into()))
+    }
+
+    /// The `errno` value, if this came from the OS.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        self.source.raw_os_error()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // io::Error prints "No such file or directory (os error 2)"; perror prints only the
+        // strerror text, and so do we.
+        let reason = self.source.to_string();
+        let reason = match self.source.raw_os_error() {
+            Some(code) => reason
+                .strip_suffix(&format!(" (os error {code})"))
+                .unwrap_or(&reason),
+            None => &reason,
+        };
+        write!(f, "{}: {}", self.context, reason)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Adds the failing call to an `io::Result`, as the argument of `perror` does in C.
+pub trait Context<T> {
+    /// `open(path)?` becomes `open(path).context(format!("open {}", path.display()))?`.
+    fn context(self, context: impl Into<String>) -> Result<T>;
+    /// Like [`Context::context`], building the text only when there is an error.
+    fn with_context<C: Into<String>>(self, context: impl FnOnce() -> C) -> Result<T>;
+}
+
+impl<T> Context<T> for io::Result<T> {
+    fn context(self, context: impl Into<String>) -> Result<T> {
+        self.map_err(|source| Error::new(context, source))
+    }
+
+    fn with_context<C: Into<String>>(self, context: impl FnOnce() -> C) -> Result<T> {
+        self.map_err(|source| Error::new(context(), source))
+    }
+}
+
+/// Prints `prog: err` on stderr and exits with status 1. Use it through [`err_exit!`].
+pub fn exit_with(prog: &str, err: &dyn fmt::Display) -> ! {
+    // What the program printed before the error stays in order with it.
+    let _ = io::stdout().flush();
+    eprintln!("{prog}: {err}");
+    std::process::exit(1)
+}
+
+/// `ERR_EXIT` for Rust: prints `program: error` on stderr and exits with status 1.
+///
+/// The program name is the binary's own (`CARGO_BIN_NAME`), whatever path it was started by.
+///
+/// ```ignore
+/// if let Err(err) = run(&args) {
+///     common::err_exit!(err);
+/// }
+/// ```
+#[macro_export]
+macro_rules! err_exit {
+    ($err:expr) => {
+        $crate::error::exit_with(env!("CARGO_BIN_NAME"), &$err)
+    };
+}
+
+/// A bad argument that the parser could not catch (one that depends on the page size, say):
+/// prints `error: message`, the usage text, and exits with status 2, as clap does for the rest.
+pub fn usage_error<P: clap::CommandFactory>(message: impl fmt::Display) -> ! {
+    P::command()
+        .error(clap::error::ErrorKind::ValueValidation, message)
+        .exit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_error_reads_like_perror() {
+        let err = Error::new("open /x", io::Error::from_raw_os_error(libc::ENOENT));
+        assert_eq!(err.to_string(), "open /x: No such file or directory");
+        assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+    }
+
+    #[test]
+    fn own_check_prints_its_message() {
+        let err = Error::msg("/tmp/f", "file is 3 bytes");
+        assert_eq!(err.to_string(), "/tmp/f: file is 3 bytes");
+        assert_eq!(err.raw_os_error(), None);
+    }
+}

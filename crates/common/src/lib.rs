@@ -1,0 +1,33 @@
+//! What two or more of the shm-by-example programs share, and nothing else.
+//!
+//! - [`People`]: the notes' `people` record, byte for byte the C layout.
+//! - [`err_exit!`] and [`Error`]: errors printed as `prog: call argument: OS reason`, exit 1,
+//!   like the notes' `ERR_EXIT(m)` (`perror(m); exit(EXIT_FAILURE)`); [`usage_error`] for bad
+//!   arguments (usage text, exit 2).
+//! - [`Mapping`]: one `mmap(2)` region whose `Drop` calls `munmap(2)`, for the mappings
+//!   memmap2 does not make (memmap2's anonymous maps are `MAP_PRIVATE`: see `anon_fork`).
+//! - [`fork`], [`waitpid`], [`exit_child`]: the fork/wait steps of the parent–child examples.
+//! - [`page_size`]: `sysconf(_SC_PAGESIZE)`; never assume 4096.
+#![cfg(unix)]
+
+pub mod error;
+pub mod mapping;
+pub mod people;
+pub mod process;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use error::{Context, Error, Result, usage_error};
+pub use mapping::Mapping;
+pub use people::People;
+pub use process::{Fork, exit_child, fork, waitpid};
+
+/// The size of a page, from `sysconf(_SC_PAGESIZE)`: 4096 on x86-64, 16384 on Apple silicon
+/// and some arm64 Linux kernels. mmap works in whole pages, so every length and offset rule
+/// in these examples is stated in pages.
+pub fn page_size() -> usize {
+    // SAFETY: sysconf only reads a system constant; it has no memory-safety preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    // POSIX requires _SC_PAGESIZE to be supported, so -1 cannot happen on a conforming system.
+    usize::try_from(size).unwrap_or(4096)
+}

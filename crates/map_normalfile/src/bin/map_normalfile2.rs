@@ -1,0 +1,109 @@
+//! map_normalfile2: the reader of the file-mapping pair.
+//!
+//! Ports `map_normalfile2.c` from seed 002 (`002_7650189f7af18478.txt`, "mmap范例", example 1);
+//! seed 003's read half (§1.4) is the same program with `--records 5`.
+//! Chapter: `docs/src/map_normalfile.md`.
+//!
+//! It maps 10 `people` records of a file that `map_normalfile1` made 5 records long and prints
+//! them. Run it while the writer holds its mapping and it prints all 10, the 5 past the end of
+//! the file included: both processes map the same page of the page cache. Run it after the
+//! writer's `umap ok` and what it prints for records 6..10 depends on whether that page was
+//! written back to a disk (they read as zeros) or is on tmpfs (they survive).
+//!
+//! ```text
+//! $ map_normalfile2 /var/tmp/test_shm      # map_normalfile1 is holding its mapping
+//! name: a age 20;
+//! name: b age 21;
+//! ...
+//! name: j age 29;
+//! ```
+//!
+//! Exit status: 0 done, 1 a call failed or the file is not one the writer made, 2 bad arguments.
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+
+use clap::Parser;
+use common::{Context, Error, People, Result, err_exit, usage_error};
+use map_normalfile::{FILE_RECORDS, MAP_RECORDS, max_records};
+use memmap2::MmapOptions;
+
+/// Map 10 records of a file made by map_normalfile1 and print them.
+#[derive(Parser, Debug)]
+#[command(name = "map_normalfile2", version)]
+struct Args {
+    /// File written by map_normalfile1
+    file: PathBuf,
+
+    /// Records to map and print
+    #[arg(long, value_name = "N", default_value_t = MAP_RECORDS)]
+    records: usize,
+}
+
+fn main() {
+    let args = Args::parse();
+    if args.records == 0 {
+        usage_error::<Args>("--records must be at least 1");
+    }
+    if let Err(err) = run(&args) {
+        err_exit!(err);
+    }
+}
+
+fn run(args: &Args) -> Result<()> {
+    let path = args.file.display();
+
+    // fd = open(argv[1], O_RDONLY);
+    // The notes open with O_CREAT | O_RDWR, 0777: a missing file is created empty, and reading
+    // its mapping then dies of SIGBUS. The reader only reads, so it opens read-only and never
+    // creates. O_NONBLOCK only matters for a FIFO, whose open would wait for a writer.
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&args.file)
+        .with_context(|| format!("open {path}"))?;
+
+    // fstat(fd, &st); not in the notes. Mapping past the last page of a file is legal, but
+    // touching that memory raises SIGBUS; check the size first and say what is wrong instead.
+    let st = file.metadata().with_context(|| format!("fstat {path}"))?;
+    if !st.is_file() {
+        return Err(Error::msg(path.to_string(), "not a regular file"));
+    }
+    let file_len = usize::try_from(st.len()).unwrap_or(usize::MAX);
+    let want = FILE_RECORDS * People::SIZE;
+    if file_len < want {
+        return Err(Error::msg(
+            path.to_string(),
+            format!("file is {file_len} bytes, shorter than the {want} that map_normalfile1 writes; run it first"),
+        ));
+    }
+    if args.records > max_records(file_len) {
+        return Err(Error::msg(
+            path.to_string(),
+            format!(
+                "{} records would reach past the last page of this {file_len}-byte file (SIGBUS); at most {} fit",
+                args.records,
+                max_records(file_len)
+            ),
+        ));
+    }
+
+    // p_map = mmap(NULL, sizeof(people) * 10, PROT_READ, MAP_SHARED, fd, 0);
+    // PROT_READ: the notes map it writable, but this program never writes.
+    let len = args.records * People::SIZE;
+    // SAFETY: the file is at least 40 bytes and `len` ends within its last page (checked
+    // above), so every mapped byte is readable. The writer changes the records only before it
+    // prints "initialize over", and this program is started after that line.
+    let map = unsafe { MmapOptions::new().len(len).map(&file) }.with_context(|| format!("mmap {path}"))?;
+
+    // for (i = 0; i < 10; i++) printf("name: %s age %d;\n", p_map[i].name, p_map[i].age);
+    let people: &[People] = bytemuck::cast_slice(&map[..]);
+    for p in people {
+        println!("name: {} age {};", p.name_lossy(), p.age);
+    }
+
+    // munmap(p_map, sizeof(people) * 10);
+    drop(map);
+    Ok(())
+}
