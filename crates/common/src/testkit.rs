@@ -1,19 +1,23 @@
 //! Test support for the example crates' integration tests (feature `testkit`).
 //!
-//! Tests run the real binaries and compare whole transcripts. Everything here keeps them
-//! safe to run in parallel: every test works in a directory of its own, and a program a test
-//! started is killed and reaped if the test fails half way.
+//! Tests run the real binaries and compare whole transcripts: a [`Transcript`] records each
+//! command line as `$ program args`, then everything it printed, then `? status` when the status
+//! is not 0 (as trycmd writes it), with the test's directory shown as `[DIR]`. The transcript
+//! files the tests compare against are the ones the book includes.
+//!
+//! Everything here keeps tests safe to run in parallel: every test works in a directory of its
+//! own, and a program a test started is killed and reaped if the test fails half way.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
 
 use tempfile::TempDir;
 
-/// A fresh directory on a disk-backed filesystem: inside cargo's `target/tmp` (the directory
-/// `CARGO_TARGET_TMPDIR` names), not `/tmp`, which is tmpfs on many systems.
+/// A fresh directory on a disk-backed filesystem: inside cargo's `target/tmp` (pass
+/// `env!("CARGO_TARGET_TMPDIR")`), not `/tmp`, which is tmpfs on many systems.
 pub fn disk_dir(target_tmpdir: &str) -> TempDir {
     tempfile::Builder::new().prefix("shm-by-example.").tempdir_in(target_tmpdir).unwrap()
 }
@@ -36,29 +40,102 @@ pub fn is_tmpfs(path: &Path) -> bool {
     tmpfs
 }
 
-/// Runs a program to the end and returns its output; stdin is empty.
-pub fn run(program: impl AsRef<OsStr>, args: &[&OsStr]) -> Output {
-    Command::new(program).args(args).stdin(Stdio::null()).output().unwrap()
+/// A console session being recorded.
+#[derive(Debug)]
+pub struct Transcript {
+    text: String,
+    dir: PathBuf,
 }
 
-/// Stdout and stderr of a finished program as text, with `dir` written as `[DIR]`.
-pub fn text(bytes: &[u8], dir: &Path) -> String {
-    String::from_utf8_lossy(bytes).replace(dir.to_str().unwrap(), "[DIR]")
+impl Transcript {
+    /// A new transcript; `dir` (the test's directory) is written as `[DIR]`.
+    pub fn new(dir: &Path) -> Transcript {
+        Transcript { text: String::new(), dir: dir.to_owned() }
+    }
+
+    /// Runs `program args...` to the end with an empty stdin, records it, returns its output.
+    pub fn run(&mut self, program: impl AsRef<Path>, args: &[&OsStr]) -> Output {
+        let program = program.as_ref();
+        self.command(program, args, "");
+        let out = Command::new(program).args(args).stdin(Stdio::null()).output().unwrap();
+        self.output(&out);
+        out
+    }
+
+    /// Starts `program args...` in the background (recorded as `$ ... &`); read its lines with
+    /// [`Transcript::line`].
+    pub fn start(&mut self, program: impl AsRef<Path>, args: &[&OsStr]) -> Background {
+        let program = program.as_ref();
+        self.command(program, args, " &");
+        Background::spawn(program, args)
+    }
+
+    /// Waits for the next line of a background program and records it.
+    pub fn line(&mut self, bg: &mut Background) -> String {
+        let line = bg.line();
+        self.text.push_str(&line);
+        self.text.push('\n');
+        line
+    }
+
+    /// Records a comment line (`# ...`), for what happens between commands.
+    pub fn comment(&mut self, text: &str) {
+        self.text.push_str("# ");
+        self.text.push_str(text);
+        self.text.push('\n');
+    }
+
+    /// Records what a finished program printed (stdout, then stderr) and its status.
+    pub fn output(&mut self, out: &Output) {
+        self.text.push_str(&self.redact(&out.stdout));
+        self.text.push_str(&self.redact(&out.stderr));
+        match out.status.code() {
+            Some(0) => {}
+            Some(code) => self.text.push_str(&format!("? {code}\n")),
+            None => self.text.push_str(&format!("? {}\n", out.status)),
+        }
+    }
+
+    /// The transcript so far.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Compares the whole transcript with `expected` (usually `snapbox::file![...]`).
+    /// `SNAPSHOTS=overwrite cargo test` rewrites the files from the real output.
+    #[track_caller]
+    pub fn assert_eq(&self, expected: impl snapbox::IntoData) {
+        snapbox::Assert::new().action_env("SNAPSHOTS").eq(self.text.clone(), expected);
+    }
+
+    fn command(&mut self, program: &Path, args: &[&OsStr], suffix: &str) {
+        let name = program.file_name().unwrap_or(program.as_os_str()).to_string_lossy();
+        let mut line = format!("$ {name}");
+        for arg in args {
+            line.push(' ');
+            line.push_str(&self.redact(arg.as_encoded_bytes()));
+        }
+        self.text.push_str(&line);
+        self.text.push_str(suffix);
+        self.text.push('\n');
+    }
+
+    fn redact(&self, bytes: &[u8]) -> String {
+        String::from_utf8_lossy(bytes).replace(self.dir.to_str().unwrap(), "[DIR]")
+    }
 }
 
-/// A program running in the background whose output the test reads line by line (to wait
-/// for its "ready" line) and whose stdin the test writes (to release it).
+/// A program running in the background whose output is read line by line (to wait for its
+/// "ready" line) and whose stdin is written (to release it).
 #[derive(Debug)]
 pub struct Background {
     child: Child,
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
-    transcript: String,
 }
 
 impl Background {
-    /// Starts `program args...` with piped stdin and stdout; stderr goes to a pipe too, and
-    /// is returned by [`Background::finish`].
+    /// Starts `program args...` with stdin, stdout and stderr piped.
     pub fn spawn(program: impl AsRef<OsStr>, args: &[&OsStr]) -> Background {
         let mut child = Command::new(program)
             .args(args)
@@ -69,7 +146,7 @@ impl Background {
             .unwrap();
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        Background { child, stdin, stdout, transcript: String::new() }
+        Background { child, stdin, stdout }
     }
 
     /// The process id, to send it a signal.
@@ -77,13 +154,12 @@ impl Background {
         libc::pid_t::try_from(self.child.id()).unwrap()
     }
 
-    /// Blocks until the program prints a whole line, and returns it (without the newline).
+    /// Blocks until the program prints a whole line and returns it without the newline.
     /// Fails the test if the program ends first.
     pub fn line(&mut self) -> String {
         let mut line = String::new();
-        let n = self.stdout.read_line(&mut line).unwrap();
-        assert!(n > 0 && line.ends_with('\n'), "program ended before printing a line (got {line:?})");
-        self.transcript.push_str(&line);
+        self.stdout.read_line(&mut line).unwrap();
+        assert!(line.ends_with('\n'), "program ended before printing a whole line (got {line:?})");
         line.pop();
         line
     }
@@ -95,19 +171,18 @@ impl Background {
         stdin.flush().unwrap();
     }
 
-    /// Closes the program's stdin (it reads end of file), waits for it to end, and returns
-    /// its status with everything it printed: the lines read so far and the rest.
+    /// Closes stdin, waits for the program to end, and returns what it printed after the lines
+    /// already read, with its status.
     pub fn finish(mut self) -> Output {
         drop(self.stdin.take());
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut self.stdout, &mut rest).unwrap();
-        self.transcript.push_str(&rest);
+        let mut stdout = Vec::new();
+        self.stdout.read_to_end(&mut stdout).unwrap();
         let mut stderr = Vec::new();
         if let Some(mut err) = self.child.stderr.take() {
-            std::io::Read::read_to_end(&mut err, &mut stderr).unwrap();
+            err.read_to_end(&mut stderr).unwrap();
         }
         let status = self.child.wait().unwrap();
-        Output { status, stdout: std::mem::take(&mut self.transcript).into_bytes(), stderr }
+        Output { status, stdout, stderr }
     }
 }
 
@@ -122,7 +197,49 @@ impl Drop for Background {
     }
 }
 
-/// `dir/name` as a `PathBuf`, for building arguments.
-pub fn path_in(dir: &TempDir, name: &str) -> PathBuf {
-    dir.path().join(name)
+/// The notes this project ports, if they are where the workspace expects them: `$SHM_SEEDS`,
+/// else `../shared/seeds` beside the checkout. They are not part of the repository.
+pub fn seeds_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os("SHM_SEEDS") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seeds"),
+    };
+    dir.is_dir().then_some(dir)
+}
+
+/// The `nth` (from 0) fenced code block of seed file `seed` that contains `int main`: the C
+/// programs, as the notes print them. `None` if the seeds are not here.
+pub fn seed_program(seed: &str, nth: usize) -> Option<String> {
+    let text = std::fs::read_to_string(seeds_dir()?.join(seed)).ok()?;
+    let mut programs = text
+        .split("```")
+        .skip(1)
+        .step_by(2) // inside a fence: "cpp\n<code>"
+        .filter(|block| block.contains("int main"))
+        .map(|block| block.split_once('\n').map_or("", |(_lang, code)| code).to_owned());
+    programs.nth(nth)
+}
+
+/// Compiles C `source` into `dir/name` with the system's `cc`, and returns the binary's path.
+pub fn compile_c(dir: &Path, name: &str, source: &str) -> PathBuf {
+    let src = dir.join(format!("{name}.c"));
+    std::fs::write(&src, source).unwrap();
+    let bin = dir.join(name);
+    let out = Command::new("cc").arg("-w").arg("-o").arg(&bin).arg(&src).output().unwrap();
+    assert!(out.status.success(), "cc {name}.c failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    bin
+}
+
+/// Runs a program to the end with an empty stdin.
+pub fn run(program: impl AsRef<OsStr>, args: &[&OsStr]) -> Output {
+    Command::new(program).args(args).stdin(Stdio::null()).output().unwrap()
+}
+
+/// Runs a program that must succeed with nothing on stderr, and returns its stdout.
+#[track_caller]
+pub fn run_ok(program: impl AsRef<OsStr>, args: &[&OsStr]) -> String {
+    let out = run(program, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.is_empty(), "{}: {stderr}", out.status);
+    String::from_utf8(out.stdout).unwrap()
 }

@@ -1,0 +1,92 @@
+//! anon_fork run for real, each variant compared whole with its transcript in
+//! `tests/transcripts/`, which `docs/src/anon_fork.md` includes.
+//! `SNAPSHOTS=overwrite cargo test -p anon_fork` rewrites them from the real output.
+
+use std::ffi::OsStr;
+
+use common::testkit::{self, Transcript};
+use snapbox::file;
+
+const ANON_FORK: &str = env!("CARGO_BIN_EXE_anon_fork");
+
+fn session(args: &[&OsStr]) -> Transcript {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let mut t = Transcript::new(dir.path());
+    t.run(ANON_FORK, args);
+    t
+}
+
+#[test]
+fn shared_anonymous_mapping_is_seen_by_both() {
+    session(&[]).assert_eq(file!["transcripts/shared.txt"]);
+}
+
+#[test]
+fn private_mapping_is_copied_on_write() {
+    session(&["--private".as_ref()]).assert_eq(file!["transcripts/private.txt"]);
+}
+
+#[test]
+fn dev_zero_mapping_is_shared_like_an_anonymous_one() {
+    session(&["--dev-zero".as_ref()]).assert_eq(file!["transcripts/dev_zero.txt"]);
+}
+
+#[test]
+fn private_dev_zero_mapping_is_copied_on_write() {
+    session(&["--dev-zero".as_ref(), "--private".as_ref()]).assert_eq(file!["transcripts/private_dev_zero.txt"]);
+}
+
+#[test]
+fn file_mapping_is_shared_across_fork_and_lands_in_the_file() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.path().join("demo1");
+    let mut t = Transcript::new(dir.path());
+    t.run(ANON_FORK, &["--file".as_ref(), path.as_ref()]);
+    t.assert_eq(file!["transcripts/file.txt"]);
+
+    // What the parent and the child wrote is in the file: ages 100, 21..24 after names b..f.
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes.len(), 80);
+    let people: &[common::People] = bytemuck::cast_slice(&bytes);
+    let got: Vec<_> = people[..5].iter().map(|p| (p.name_lossy().into_owned(), p.age)).collect();
+    let want: Vec<_> = [("b", 100), ("c", 21), ("d", 22), ("e", 23), ("f", 24)]
+        .iter()
+        .map(|&(n, a)| (n.to_owned(), a))
+        .collect();
+    assert_eq!(got, want);
+    assert!(people[5..].iter().all(|p| *p == common::People::default()));
+}
+
+#[test]
+fn output_order_holds_when_stdout_is_a_file() {
+    // Parent and child write to one open file: the order must come from the handover (pipe,
+    // waitpid), not from luck, and nothing may be printed twice by a buffer copied by fork.
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let out_path = dir.path().join("out.txt");
+    let out = std::fs::File::create(&out_path).unwrap();
+    let status = std::process::Command::new(ANON_FORK).stdout(out).status().unwrap();
+    assert!(status.success());
+    let expected = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts/shared.txt"),
+    )
+    .unwrap();
+    let printed = std::fs::read_to_string(&out_path).unwrap();
+    assert_eq!(format!("$ anon_fork\n{printed}"), expected);
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_status() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let d = dir.path();
+    std::fs::write(d.join("victim"), b"precious").unwrap();
+    std::os::unix::fs::symlink(d.join("victim"), d.join("link")).unwrap();
+    let p = |name: &str| d.join(name).into_os_string();
+    let mut t = Transcript::new(d);
+    t.run(ANON_FORK, &["--file".as_ref(), &p("no/such/dir/demo1")]);
+    t.run(ANON_FORK, &["--file".as_ref(), d.as_os_str()]);
+    t.run(ANON_FORK, &["--file".as_ref(), &p("link")]);
+    t.run(ANON_FORK, &["--file".as_ref(), &p("x"), "--dev-zero".as_ref()]);
+    t.run(ANON_FORK, &["--shared".as_ref()]);
+    t.assert_eq(file!["transcripts/errors.txt"]);
+    assert_eq!(std::fs::read(d.join("victim")).unwrap(), b"precious", "anon_fork followed a symlink");
+}

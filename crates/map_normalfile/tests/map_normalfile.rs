@@ -1,0 +1,170 @@
+//! The writer/reader pair run for real, compared whole with the transcripts in
+//! `tests/transcripts/`, which `docs/src/map_normalfile.md` includes.
+//! `SNAPSHOTS=overwrite cargo test -p map_normalfile` rewrites them from the real output.
+
+use std::ffi::OsStr;
+use std::path::Path;
+
+use common::testkit::{self, Transcript};
+use snapbox::file;
+
+const WRITER: &str = env!("CARGO_BIN_EXE_map_normalfile1");
+const READER: &str = env!("CARGO_BIN_EXE_map_normalfile2");
+
+/// The notes' session: the writer holds its mapping while the reader runs, is released, and
+/// the reader runs again after `umap ok`. `records` is passed to both when given.
+fn pair(dir: &Path, records: Option<&str>) -> Transcript {
+    let file = dir.join("test_shm");
+    let mut opts: Vec<&OsStr> = Vec::new();
+    if let Some(n) = records {
+        opts.extend([OsStr::new("--records"), OsStr::new(n)]);
+    }
+    let mut t = Transcript::new(dir);
+
+    let writer_args = [&opts[..], &["--wait-stdin".as_ref(), file.as_ref()]].concat();
+    let mut writer = t.start(WRITER, &writer_args);
+    assert_eq!(t.line(&mut writer), "initialize over");
+
+    let reader_args = [&opts[..], &[file.as_os_str()]].concat();
+    t.run(READER, &reader_args);
+
+    t.comment("release the writer: a line on its stdin");
+    writer.send_line("");
+    t.output(&writer.finish());
+
+    t.run(READER, &reader_args);
+    t
+}
+
+#[test]
+fn disk_file_reads_zeros_past_end_of_file_after_umap() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let t = pair(dir.path(), None);
+    if testkit::is_tmpfs(dir.path()) {
+        eprintln!("note: {} is on tmpfs here, so the disk-backed case cannot be shown", dir.path().display());
+        t.assert_eq(file!["transcripts/pair_tmpfs.txt"]);
+    } else {
+        t.assert_eq(file!["transcripts/pair_disk.txt"]);
+    }
+}
+
+#[test]
+fn tmpfs_file_keeps_the_records_past_end_of_file() {
+    let dir = testkit::tmpfs_dir();
+    pair(dir.path(), None).assert_eq(file!["transcripts/pair_tmpfs.txt"]);
+}
+
+#[test]
+fn seed_003_variant_maps_only_the_file() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    pair(dir.path(), Some("5")).assert_eq(file!["transcripts/records5.txt"]);
+}
+
+#[test]
+fn writer_leaves_a_five_record_owner_only_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let file = dir.path().join("test_shm");
+    let out = testkit::run_ok(WRITER, &["--hold".as_ref(), "0".as_ref(), file.as_ref()]);
+    assert_eq!(out, "initialize over\numap ok\n");
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!(meta.len(), 40, "the mapping must not change the file's size");
+    assert_eq!(meta.permissions().mode() & 0o022, 0, "group/other must not be able to write");
+    let bytes = std::fs::read(&file).unwrap();
+    let people: &[common::People] = bytemuck::cast_slice(&bytes);
+    let names: Vec<_> = people.iter().map(|p| (p.name_lossy().into_owned(), p.age)).collect();
+    let expected: Vec<_> = ["a", "b", "c", "d", "e"].iter().zip(20..).map(|(n, a)| (n.to_string(), a)).collect();
+    assert_eq!(names, expected);
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_status() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let d = dir.path();
+    std::fs::write(d.join("empty"), b"").unwrap();
+    std::fs::write(d.join("short"), b"abc").unwrap();
+    std::fs::write(d.join("victim"), b"precious").unwrap();
+    std::os::unix::fs::symlink(d.join("victim"), d.join("link")).unwrap();
+    let fifo = std::ffi::CString::new(d.join("fifo").into_os_string().into_encoded_bytes()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+
+    let mut t = Transcript::new(d);
+    let p = |name: &str| d.join(name).into_os_string();
+    t.run(READER, &[]);
+    t.run(READER, &[&p("missing")]);
+    t.run(READER, &[&p("empty")]);
+    t.run(READER, &[&p("short")]);
+    t.run(READER, &[d.as_os_str()]);
+    t.run(READER, &[&p("fifo")]);
+    t.run(READER, &["--records".as_ref(), "0".as_ref(), &p("short")]);
+    t.run(WRITER, &[]);
+    t.run(WRITER, &[&p("no/such/dir/test_shm")]);
+    t.run(WRITER, &[d.as_os_str()]);
+    t.run(WRITER, &[&p("link")]);
+    t.run(WRITER, &["--records".as_ref(), "many".as_ref(), &p("test_shm")]);
+    t.run(WRITER, &["--hold".as_ref(), "soon".as_ref(), &p("test_shm")]);
+    t.assert_eq(file!["transcripts/errors.txt"]);
+    assert_eq!(std::fs::read(d.join("victim")).unwrap(), b"precious", "the writer followed a symlink");
+}
+
+#[test]
+fn records_past_the_last_page_are_refused() {
+    // The limit depends on the page size, so this one is not a transcript.
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let file = dir.path().join("test_shm");
+    testkit::run_ok(WRITER, &["--hold".as_ref(), "0".as_ref(), file.as_ref()]);
+    let fit = common::page_size() / common::People::SIZE;
+    let too_many = (fit + 1).to_string();
+    let out = testkit::run(READER, &["--records".as_ref(), too_many.as_ref(), file.as_ref()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "map_normalfile2: {}: {too_many} records would reach past the last page of this 40-byte file (SIGBUS); at most {fit} fit\n",
+            file.display()
+        )
+    );
+    let ok = testkit::run_ok(READER, &["--records".as_ref(), fit.to_string().as_ref(), file.as_ref()]);
+    assert_eq!(ok.lines().count(), fit);
+
+    let out = testkit::run(WRITER, &["--records".as_ref(), too_many.as_ref(), file.as_ref()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with(&format!("error: --records must be 1 to {fit}:")));
+}
+
+/// The notes' own C programs (compiled from the seed) and the Rust ones share the file both
+/// ways: same layout, same bytes. The C writer's `sleep(10)` is replaced by a wait on stdin,
+/// with a `fflush` because its stdout is a pipe; nothing else is changed.
+#[test]
+fn c_and_rust_programs_share_the_file_both_ways() {
+    const SEED: &str = "002_7650189f7af18478.txt";
+    let (Some(c_writer), Some(c_reader)) = (testkit::seed_program(SEED, 0), testkit::seed_program(SEED, 1)) else {
+        eprintln!("note: seeds not found (set SHM_SEEDS): C interoperability not checked");
+        return;
+    };
+    let held = c_writer.replace("sleep ( 10 );", "fflush ( stdout ); getchar ( );");
+    assert_ne!(held, c_writer, "the seed's writer no longer has `sleep ( 10 );`");
+
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let c_writer = testkit::compile_c(dir.path(), "seed_map_normalfile1", &held);
+    let c_reader = testkit::compile_c(dir.path(), "seed_map_normalfile2", &c_reader);
+    let file = dir.path().join("test_shm");
+    let mut t = Transcript::new(dir.path());
+
+    t.comment("the seed's C writer, the Rust reader");
+    let mut writer = t.start(&c_writer, &[file.as_ref()]);
+    assert_eq!(t.line(&mut writer), "initialize over");
+    t.run(READER, &[file.as_ref()]);
+    writer.send_line("");
+    t.output(&writer.finish());
+
+    t.comment("the Rust writer, the seed's C reader");
+    let mut writer = t.start(WRITER, &["--wait-stdin".as_ref(), file.as_ref()]);
+    assert_eq!(t.line(&mut writer), "initialize over");
+    t.run(&c_reader, &[file.as_ref()]);
+    writer.send_line("");
+    t.output(&writer.finish());
+
+    t.assert_eq(file!["transcripts/c_interop.txt"]);
+}
