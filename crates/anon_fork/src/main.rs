@@ -70,15 +70,29 @@ fn run(args: &Args) -> Result<()> {
 
     // The object behind the mapping: none for MAP_ANONYMOUS (fd -1), else an open file.
     let backing = open_backing(args, len)?;
-    let share = if args.private { libc::MAP_PRIVATE } else { libc::MAP_SHARED };
-    let flags = if backing.is_none() { share | libc::MAP_ANONYMOUS } else { share };
+    let share = if args.private {
+        libc::MAP_PRIVATE
+    } else {
+        libc::MAP_SHARED
+    };
+    let flags = if backing.is_none() {
+        share | libc::MAP_ANONYMOUS
+    } else {
+        share
+    };
 
     // p_map = mmap(NULL, sizeof(people) * 10, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     // SAFETY: `len` bytes of zeroed memory (anonymous, /dev/zero, or a file sized to `len`), so
     // every byte is readable and writable. Parent and child take turns, handing the records
     // over with the pipe and waitpid, and each takes a new view after every handover.
     let map = unsafe {
-        Mapping::new(len, libc::PROT_READ | libc::PROT_WRITE, flags, backing.as_ref().map(File::as_fd), 0)
+        Mapping::new(
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            flags,
+            backing.as_ref().map(File::as_fd),
+            0,
+        )
     }
     .context("mmap")?;
 
@@ -165,10 +179,16 @@ fn parent(mut map: Mapping, mut ready: PipeWriter, child: libc::pid_t) -> Result
 fn open_backing(args: &Args, len: usize) -> Result<Option<File>> {
     if args.dev_zero {
         // fd = open("/dev/zero", O_RDWR);
-        let zero = OpenOptions::new().read(true).write(true).open("/dev/zero").context("open /dev/zero")?;
+        let zero = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/zero")
+            .context("open /dev/zero")?;
         return Ok(Some(zero));
     }
-    let Some(path) = &args.file else { return Ok(None) };
+    let Some(path) = &args.file else {
+        return Ok(None);
+    };
     // fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644); ftruncate(fd, len);
     // The whole mapping lies inside the file, so no page of it can raise SIGBUS.
     let file = OpenOptions::new()
@@ -180,6 +200,7 @@ fn open_backing(args: &Args, len: usize) -> Result<Option<File>> {
         .custom_flags(libc::O_NOFOLLOW) // do not follow a symlink planted in a shared directory
         .open(path)
         .with_context(|| format!("open {}", path.display()))?;
-    file.set_len(len as u64).with_context(|| format!("ftruncate {}", path.display()))?;
+    file.set_len(len as u64)
+        .with_context(|| format!("ftruncate {}", path.display()))?;
     Ok(Some(file))
 }

@@ -33,7 +33,8 @@ fn dev_zero_mapping_is_shared_like_an_anonymous_one() {
 
 #[test]
 fn private_dev_zero_mapping_is_copied_on_write() {
-    session(&["--dev-zero".as_ref(), "--private".as_ref()]).assert_eq(file!["transcripts/private_dev_zero.txt"]);
+    session(&["--dev-zero".as_ref(), "--private".as_ref()])
+        .assert_eq(file!["transcripts/private_dev_zero.txt"]);
 }
 
 #[test]
@@ -48,7 +49,10 @@ fn file_mapping_is_shared_across_fork_and_lands_in_the_file() {
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(bytes.len(), 80);
     let people: &[common::People] = bytemuck::cast_slice(&bytes);
-    let got: Vec<_> = people[..5].iter().map(|p| (p.name_lossy().into_owned(), p.age)).collect();
+    let got: Vec<_> = people[..5]
+        .iter()
+        .map(|p| (p.name_lossy().into_owned(), p.age))
+        .collect();
     let want: Vec<_> = [("b", 100), ("c", 21), ("d", 22), ("e", 23), ("f", 24)]
         .iter()
         .map(|&(n, a)| (n.to_owned(), a))
@@ -64,7 +68,10 @@ fn output_order_holds_when_stdout_is_a_file() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let out_path = dir.path().join("out.txt");
     let out = std::fs::File::create(&out_path).unwrap();
-    let status = std::process::Command::new(ANON_FORK).stdout(out).status().unwrap();
+    let status = std::process::Command::new(ANON_FORK)
+        .stdout(out)
+        .status()
+        .unwrap();
     assert!(status.success());
     let expected = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts/shared.txt"),
@@ -85,8 +92,15 @@ fn bad_input_is_one_line_and_exit_status() {
     t.run(ANON_FORK, &["--file".as_ref(), &p("no/such/dir/demo1")]);
     t.run(ANON_FORK, &["--file".as_ref(), d.as_os_str()]);
     t.run(ANON_FORK, &["--file".as_ref(), &p("link")]);
-    t.run(ANON_FORK, &["--file".as_ref(), &p("x"), "--dev-zero".as_ref()]);
+    t.run(
+        ANON_FORK,
+        &["--file".as_ref(), &p("x"), "--dev-zero".as_ref()],
+    );
     t.run(ANON_FORK, &["--shared".as_ref()]);
     t.assert_eq(file!["transcripts/errors.txt"]);
-    assert_eq!(std::fs::read(d.join("victim")).unwrap(), b"precious", "anon_fork followed a symlink");
+    assert_eq!(
+        std::fs::read(d.join("victim")).unwrap(),
+        b"precious",
+        "anon_fork followed a symlink"
+    );
 }

@@ -27,7 +27,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// An error from a call, with the call's context.
     pub fn new(context: impl Into<String>, source: io::Error) -> Self {
-        Error { context: context.into(), source }
+        Error {
+            context: context.into(),
+            source,
+        }
     }
 
     /// The error of the libc call that just failed (its `errno`), as `perror` reports it.

@@ -47,7 +47,8 @@ impl Mapping {
         }
         // mmap never returns NULL on success when no address was asked for; map it to an
         // error rather than trust it (the notes test `p == NULL`, which is never the failure).
-        let ptr = NonNull::new(addr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned NULL"))?;
+        let ptr = NonNull::new(addr.cast::<u8>())
+            .ok_or_else(|| io::Error::other("mmap returned NULL"))?;
         Ok(Mapping { ptr, len })
     }
 
@@ -74,7 +75,11 @@ impl Mapping {
         // SAFETY: the range is exactly the region this guard owns; msync only writes pages
         // back and does not change what the memory holds.
         let rc = unsafe { libc::msync(self.ptr.as_ptr().cast(), self.len, flags) };
-        if rc == -1 { Err(io::Error::last_os_error()) } else { Ok(()) }
+        if rc == -1 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
     }
 
     /// `munmap(addr, len)`, reporting its error (dropping the guard unmaps too, silently).
@@ -83,7 +88,11 @@ impl Mapping {
         // SAFETY: the guard is consumed, so no view of the region outlives the call and Drop
         // will not unmap it a second time.
         let rc = unsafe { libc::munmap(this.ptr.as_ptr().cast(), this.len) };
-        if rc == -1 { Err(io::Error::last_os_error()) } else { Ok(()) }
+        if rc == -1 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -120,7 +129,13 @@ mod tests {
     fn anonymous_mapping_is_zeroed_and_writable() {
         // SAFETY: a fresh private anonymous mapping that only this test touches.
         let mut map = unsafe {
-            Mapping::new(100, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, None, 0)
+            Mapping::new(
+                100,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                None,
+                0,
+            )
         }
         .unwrap();
         assert!(map.iter().all(|&b| b == 0));
@@ -132,8 +147,16 @@ mod tests {
     #[test]
     fn bad_arguments_are_an_os_error() {
         // SAFETY: the call fails (length 0), so nothing is mapped.
-        let err = unsafe { Mapping::new(0, libc::PROT_READ, libc::MAP_SHARED | libc::MAP_ANONYMOUS, None, 0) }
-            .unwrap_err();
+        let err = unsafe {
+            Mapping::new(
+                0,
+                libc::PROT_READ,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                None,
+                0,
+            )
+        }
+        .unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::EINVAL));
     }
 }

@@ -46,7 +46,11 @@ impl People {
     ///
     /// The notes print it with `%s`, which reads on past a name with no NUL (into `age`).
     pub fn name(&self) -> &[u8] {
-        let end = self.name.iter().position(|&b| b == 0).unwrap_or(self.name.len());
+        let end = self
+            .name
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(self.name.len());
         &self.name[..end]
     }
 
@@ -63,7 +67,10 @@ mod tests {
 
     #[test]
     fn layout_is_the_c_layout() {
-        let p = People { name: *b"ab\0\0", age: 0x0102_0304 };
+        let p = People {
+            name: *b"ab\0\0",
+            age: 0x0102_0304,
+        };
         let bytes = bytemuck::bytes_of(&p);
         assert_eq!(&bytes[..4], b"ab\0\0");
         assert_eq!(&bytes[4..], &0x0102_0304_i32.to_ne_bytes());
@@ -71,7 +78,10 @@ mod tests {
 
     #[test]
     fn set_name_is_bounded_and_zero_filled() {
-        let mut p = People { name: *b"wxyz", age: 7 };
+        let mut p = People {
+            name: *b"wxyz",
+            age: 7,
+        };
         p.set_name(b"a");
         assert_eq!(p.name, *b"a\0\0\0");
         p.set_name(b"barrel");
@@ -81,9 +91,30 @@ mod tests {
 
     #[test]
     fn name_stops_at_nul_or_field_end() {
-        assert_eq!(People { name: *b"j\0zz", age: 0 }.name(), b"j");
-        assert_eq!(People { name: *b"barr", age: 20 }.name(), b"barr");
+        assert_eq!(
+            People {
+                name: *b"j\0zz",
+                age: 0
+            }
+            .name(),
+            b"j"
+        );
+        assert_eq!(
+            People {
+                name: *b"barr",
+                age: 20
+            }
+            .name(),
+            b"barr"
+        );
         assert_eq!(People::zeroed().name(), b"");
-        assert_eq!(People { name: [b'a', 0xff, 0, 0], age: 0 }.name_lossy(), "a\u{fffd}");
+        assert_eq!(
+            People {
+                name: [b'a', 0xff, 0, 0],
+                age: 0
+            }
+            .name_lossy(),
+            "a\u{fffd}"
+        );
     }
 }

@@ -66,7 +66,10 @@ mod tests {
 
     #[test]
     fn waitpid_reports_how_a_child_ended() {
-        let mut child = std::process::Command::new("sh").args(["-c", "exit 3"]).spawn().unwrap();
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "exit 3"])
+            .spawn()
+            .unwrap();
         let pid = libc::pid_t::try_from(child.id()).unwrap();
         let status = waitpid(pid).unwrap();
         assert_eq!(status.code(), Some(3));

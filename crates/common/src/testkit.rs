@@ -19,12 +19,18 @@ use tempfile::TempDir;
 /// A fresh directory on a disk-backed filesystem: inside cargo's `target/tmp` (pass
 /// `env!("CARGO_TARGET_TMPDIR")`), not `/tmp`, which is tmpfs on many systems.
 pub fn disk_dir(target_tmpdir: &str) -> TempDir {
-    tempfile::Builder::new().prefix("shm-by-example.").tempdir_in(target_tmpdir).unwrap()
+    tempfile::Builder::new()
+        .prefix("shm-by-example.")
+        .tempdir_in(target_tmpdir)
+        .unwrap()
 }
 
 /// A fresh directory in `/dev/shm`, which is tmpfs on Linux.
 pub fn tmpfs_dir() -> TempDir {
-    tempfile::Builder::new().prefix("shm-by-example.").tempdir_in("/dev/shm").unwrap()
+    tempfile::Builder::new()
+        .prefix("shm-by-example.")
+        .tempdir_in("/dev/shm")
+        .unwrap()
 }
 
 /// Whether `path` is on tmpfs, whose pages are never written back to a disk.
@@ -34,7 +40,13 @@ pub fn is_tmpfs(path: &Path) -> bool {
     let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: `c_path` is a NUL-terminated string and `buf` a valid statfs to fill in.
     let rc = unsafe { libc::statfs(c_path.as_ptr(), &mut buf) };
-    assert_eq!(rc, 0, "statfs {}: {}", path.display(), std::io::Error::last_os_error());
+    assert_eq!(
+        rc,
+        0,
+        "statfs {}: {}",
+        path.display(),
+        std::io::Error::last_os_error()
+    );
     #[allow(clippy::unnecessary_cast)] // f_type is i64 here, u32 or i32 on other targets
     let tmpfs = buf.f_type as i64 == libc::TMPFS_MAGIC as i64;
     tmpfs
@@ -50,14 +62,21 @@ pub struct Transcript {
 impl Transcript {
     /// A new transcript; `dir` (the test's directory) is written as `[DIR]`.
     pub fn new(dir: &Path) -> Transcript {
-        Transcript { text: String::new(), dir: dir.to_owned() }
+        Transcript {
+            text: String::new(),
+            dir: dir.to_owned(),
+        }
     }
 
     /// Runs `program args...` to the end with an empty stdin, records it, returns its output.
     pub fn run(&mut self, program: impl AsRef<Path>, args: &[&OsStr]) -> Output {
         let program = program.as_ref();
         self.command(program, args, "");
-        let out = Command::new(program).args(args).stdin(Stdio::null()).output().unwrap();
+        let out = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
         self.output(&out);
         out
     }
@@ -105,11 +124,16 @@ impl Transcript {
     /// `SNAPSHOTS=overwrite cargo test` rewrites the files from the real output.
     #[track_caller]
     pub fn assert_eq(&self, expected: impl snapbox::IntoData) {
-        snapbox::Assert::new().action_env("SNAPSHOTS").eq(self.text.clone(), expected);
+        snapbox::Assert::new()
+            .action_env("SNAPSHOTS")
+            .eq(self.text.clone(), expected);
     }
 
     fn command(&mut self, program: &Path, args: &[&OsStr], suffix: &str) {
-        let name = program.file_name().unwrap_or(program.as_os_str()).to_string_lossy();
+        let name = program
+            .file_name()
+            .unwrap_or(program.as_os_str())
+            .to_string_lossy();
         let mut line = format!("$ {name}");
         for arg in args {
             line.push(' ');
@@ -146,7 +170,11 @@ impl Background {
             .unwrap();
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        Background { child, stdin, stdout }
+        Background {
+            child,
+            stdin,
+            stdout,
+        }
     }
 
     /// The process id, to send it a signal.
@@ -159,7 +187,10 @@ impl Background {
     pub fn line(&mut self) -> String {
         let mut line = String::new();
         self.stdout.read_line(&mut line).unwrap();
-        assert!(line.ends_with('\n'), "program ended before printing a whole line (got {line:?})");
+        assert!(
+            line.ends_with('\n'),
+            "program ended before printing a whole line (got {line:?})"
+        );
         line.pop();
         line
     }
@@ -182,7 +213,11 @@ impl Background {
             err.read_to_end(&mut stderr).unwrap();
         }
         let status = self.child.wait().unwrap();
-        Output { status, stdout, stderr }
+        Output {
+            status,
+            stdout,
+            stderr,
+        }
     }
 }
 
@@ -216,7 +251,12 @@ pub fn seed_program(seed: &str, nth: usize) -> Option<String> {
         .skip(1)
         .step_by(2) // inside a fence: "cpp\n<code>"
         .filter(|block| block.contains("int main"))
-        .map(|block| block.split_once('\n').map_or("", |(_lang, code)| code).to_owned());
+        .map(|block| {
+            block
+                .split_once('\n')
+                .map_or("", |(_lang, code)| code)
+                .to_owned()
+        });
     programs.nth(nth)
 }
 
@@ -225,14 +265,28 @@ pub fn compile_c(dir: &Path, name: &str, source: &str) -> PathBuf {
     let src = dir.join(format!("{name}.c"));
     std::fs::write(&src, source).unwrap();
     let bin = dir.join(name);
-    let out = Command::new("cc").arg("-w").arg("-o").arg(&bin).arg(&src).output().unwrap();
-    assert!(out.status.success(), "cc {name}.c failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("cc")
+        .arg("-w")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cc {name}.c failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     bin
 }
 
 /// Runs a program to the end with an empty stdin.
 pub fn run(program: impl AsRef<OsStr>, args: &[&OsStr]) -> Output {
-    Command::new(program).args(args).stdin(Stdio::null()).output().unwrap()
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
 }
 
 /// Runs a program that must succeed with nothing on stderr, and returns its stdout.
@@ -240,6 +294,10 @@ pub fn run(program: impl AsRef<OsStr>, args: &[&OsStr]) -> Output {
 pub fn run_ok(program: impl AsRef<OsStr>, args: &[&OsStr]) -> String {
     let out = run(program, args);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && stderr.is_empty(), "{}: {stderr}", out.status);
+    assert!(
+        out.status.success() && stderr.is_empty(),
+        "{}: {stderr}",
+        out.status
+    );
     String::from_utf8(out.stdout).unwrap()
 }

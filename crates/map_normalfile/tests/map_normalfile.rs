@@ -41,7 +41,10 @@ fn disk_file_reads_zeros_past_end_of_file_after_umap() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let t = pair(dir.path(), None);
     if testkit::is_tmpfs(dir.path()) {
-        eprintln!("note: {} is on tmpfs here, so the disk-backed case cannot be shown", dir.path().display());
+        eprintln!(
+            "note: {} is on tmpfs here, so the disk-backed case cannot be shown",
+            dir.path().display()
+        );
         t.assert_eq(file!["transcripts/pair_tmpfs.txt"]);
     } else {
         t.assert_eq(file!["transcripts/pair_disk.txt"]);
@@ -68,12 +71,27 @@ fn writer_leaves_a_five_record_owner_only_file() {
     let out = testkit::run_ok(WRITER, &["--hold".as_ref(), "0".as_ref(), file.as_ref()]);
     assert_eq!(out, "initialize over\numap ok\n");
     let meta = std::fs::metadata(&file).unwrap();
-    assert_eq!(meta.len(), 40, "the mapping must not change the file's size");
-    assert_eq!(meta.permissions().mode() & 0o022, 0, "group/other must not be able to write");
+    assert_eq!(
+        meta.len(),
+        40,
+        "the mapping must not change the file's size"
+    );
+    assert_eq!(
+        meta.permissions().mode() & 0o022,
+        0,
+        "group/other must not be able to write"
+    );
     let bytes = std::fs::read(&file).unwrap();
     let people: &[common::People] = bytemuck::cast_slice(&bytes);
-    let names: Vec<_> = people.iter().map(|p| (p.name_lossy().into_owned(), p.age)).collect();
-    let expected: Vec<_> = ["a", "b", "c", "d", "e"].iter().zip(20..).map(|(n, a)| (n.to_string(), a)).collect();
+    let names: Vec<_> = people
+        .iter()
+        .map(|p| (p.name_lossy().into_owned(), p.age))
+        .collect();
+    let expected: Vec<_> = ["a", "b", "c", "d", "e"]
+        .iter()
+        .zip(20..)
+        .map(|(n, a)| (n.to_string(), a))
+        .collect();
     assert_eq!(names, expected);
 }
 
@@ -85,7 +103,8 @@ fn bad_input_is_one_line_and_exit_status() {
     std::fs::write(d.join("short"), b"abc").unwrap();
     std::fs::write(d.join("victim"), b"precious").unwrap();
     std::os::unix::fs::symlink(d.join("victim"), d.join("link")).unwrap();
-    let fifo = std::ffi::CString::new(d.join("fifo").into_os_string().into_encoded_bytes()).unwrap();
+    let fifo =
+        std::ffi::CString::new(d.join("fifo").into_os_string().into_encoded_bytes()).unwrap();
     // SAFETY: a NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
 
@@ -102,10 +121,20 @@ fn bad_input_is_one_line_and_exit_status() {
     t.run(WRITER, &[&p("no/such/dir/test_shm")]);
     t.run(WRITER, &[d.as_os_str()]);
     t.run(WRITER, &[&p("link")]);
-    t.run(WRITER, &["--records".as_ref(), "many".as_ref(), &p("test_shm")]);
-    t.run(WRITER, &["--hold".as_ref(), "soon".as_ref(), &p("test_shm")]);
+    t.run(
+        WRITER,
+        &["--records".as_ref(), "many".as_ref(), &p("test_shm")],
+    );
+    t.run(
+        WRITER,
+        &["--hold".as_ref(), "soon".as_ref(), &p("test_shm")],
+    );
     t.assert_eq(file!["transcripts/errors.txt"]);
-    assert_eq!(std::fs::read(d.join("victim")).unwrap(), b"precious", "the writer followed a symlink");
+    assert_eq!(
+        std::fs::read(d.join("victim")).unwrap(),
+        b"precious",
+        "the writer followed a symlink"
+    );
 }
 
 #[test]
@@ -116,7 +145,10 @@ fn records_past_the_last_page_are_refused() {
     testkit::run_ok(WRITER, &["--hold".as_ref(), "0".as_ref(), file.as_ref()]);
     let fit = common::page_size() / common::People::SIZE;
     let too_many = (fit + 1).to_string();
-    let out = testkit::run(READER, &["--records".as_ref(), too_many.as_ref(), file.as_ref()]);
+    let out = testkit::run(
+        READER,
+        &["--records".as_ref(), too_many.as_ref(), file.as_ref()],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -125,12 +157,25 @@ fn records_past_the_last_page_are_refused() {
             file.display()
         )
     );
-    let ok = testkit::run_ok(READER, &["--records".as_ref(), fit.to_string().as_ref(), file.as_ref()]);
+    let ok = testkit::run_ok(
+        READER,
+        &[
+            "--records".as_ref(),
+            fit.to_string().as_ref(),
+            file.as_ref(),
+        ],
+    );
     assert_eq!(ok.lines().count(), fit);
 
-    let out = testkit::run(WRITER, &["--records".as_ref(), too_many.as_ref(), file.as_ref()]);
+    let out = testkit::run(
+        WRITER,
+        &["--records".as_ref(), too_many.as_ref(), file.as_ref()],
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).starts_with(&format!("error: --records must be 1 to {fit}:")));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .starts_with(&format!("error: --records must be 1 to {fit}:"))
+    );
 }
 
 /// The notes' own C programs (compiled from the seed) and the Rust ones share the file both
@@ -139,12 +184,18 @@ fn records_past_the_last_page_are_refused() {
 #[test]
 fn c_and_rust_programs_share_the_file_both_ways() {
     const SEED: &str = "002_7650189f7af18478.txt";
-    let (Some(c_writer), Some(c_reader)) = (testkit::seed_program(SEED, 0), testkit::seed_program(SEED, 1)) else {
+    let (Some(c_writer), Some(c_reader)) = (
+        testkit::seed_program(SEED, 0),
+        testkit::seed_program(SEED, 1),
+    ) else {
         eprintln!("note: seeds not found (set SHM_SEEDS): C interoperability not checked");
         return;
     };
     let held = c_writer.replace("sleep ( 10 );", "fflush ( stdout ); getchar ( );");
-    assert_ne!(held, c_writer, "the seed's writer no longer has `sleep ( 10 );`");
+    assert_ne!(
+        held, c_writer,
+        "the seed's writer no longer has `sleep ( 10 );`"
+    );
 
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let c_writer = testkit::compile_c(dir.path(), "seed_map_normalfile1", &held);

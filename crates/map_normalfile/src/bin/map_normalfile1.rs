@@ -94,8 +94,10 @@ fn run(args: &Args) -> Result<()> {
     // Writing the last byte makes the file 5 records (40 bytes) long; the bytes before it read
     // as zeros. Which byte is written does not matter: record 5's age overwrites it below.
     let last_byte = (FILE_RECORDS * People::SIZE - 1) as u64;
-    file.seek(SeekFrom::Start(last_byte)).with_context(|| format!("lseek {path}"))?;
-    file.write_all(b" ").with_context(|| format!("write {path}"))?;
+    file.seek(SeekFrom::Start(last_byte))
+        .with_context(|| format!("lseek {path}"))?;
+    file.write_all(b" ")
+        .with_context(|| format!("write {path}"))?;
 
     // p_map = mmap(NULL, sizeof(people) * 10, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     // Twice the file's length: the kernel maps the whole page, so records 6..10 are memory

@@ -75,7 +75,9 @@ fn run(args: &Args) -> Result<()> {
     if file_len < want {
         return Err(Error::msg(
             path.to_string(),
-            format!("file is {file_len} bytes, shorter than the {want} that map_normalfile1 writes; run it first"),
+            format!(
+                "file is {file_len} bytes, shorter than the {want} that map_normalfile1 writes; run it first"
+            ),
         ));
     }
     if args.records > max_records(file_len) {
@@ -95,7 +97,8 @@ fn run(args: &Args) -> Result<()> {
     // SAFETY: the file is at least 40 bytes and `len` ends within its last page (checked
     // above), so every mapped byte is readable. The writer changes the records only before it
     // prints "initialize over", and this program is started after that line.
-    let map = unsafe { MmapOptions::new().len(len).map(&file) }.with_context(|| format!("mmap {path}"))?;
+    let map = unsafe { MmapOptions::new().len(len).map(&file) }
+        .with_context(|| format!("mmap {path}"))?;
 
     // for (i = 0; i < 10; i++) printf("name: %s age %d;\n", p_map[i].name, p_map[i].age);
     let people: &[People] = bytemuck::cast_slice(&map[..]);

@@ -1,0 +1,82 @@
+# shm-by-example. `make` lists the targets; `make run-all` runs every example with narration;
+# `make test` runs every check.
+
+.DEFAULT_GOAL := help
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+CARGO ?= cargo
+# The scripts run the binaries this Makefile builds.
+export BIN_DIR := $(CURDIR)/target/debug
+# mdbook: the one on PATH, else one installed here by `make docs`.
+TOOLS := $(CURDIR)/.tools
+MDBOOK_VERSION := 0.5.4
+MDBOOK := $(or $(shell command -v mdbook 2>/dev/null),$(TOOLS)/bin/mdbook)
+
+# Every example's script, in the order the book teaches them.
+SCRIPTS := scripts/map_normalfile.sh scripts/anon_fork.sh
+
+.PHONY: help build run-all run-map-normalfile run-anon-fork \
+        test test-rust test-scripts lint fmt clippy shellcheck docs docs-open clean
+
+help: ## List the targets (this text)
+	@echo "shm-by-example: C shared-memory IPC examples ported to Rust"
+	@echo
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-zA-Z0-9_-]*:.*## / { printf "  make %-20s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+build: ## Build every example program (target/debug)
+	$(CARGO) build --workspace --bins
+
+run-all: build ## Run every example in turn, with narration
+	@for s in $(SCRIPTS); do $$s; done
+
+run-map-normalfile: build ## 1. Two unrelated processes share a file mapping (map_normalfile1/2)
+	@scripts/map_normalfile.sh
+
+run-anon-fork: build ## 2. Parent and child share a mapping made before fork (anon_fork)
+	@scripts/anon_fork.sh
+
+test: lint docs test-rust test-scripts ## Every check: fmt, clippy, shellcheck, the book, all tests, the scripts
+	@echo "make test: all checks passed"
+
+test-rust: ## The unit and integration tests (they run the real binaries)
+	$(CARGO) test --workspace
+
+test-scripts: build ## Run every script; each checks the lines it waits for
+	@for s in $(SCRIPTS); do \
+	    echo "$$s"; \
+	    log=$$(mktemp); \
+	    if ! $$s >"$$log" 2>&1; then cat "$$log"; rm -f "$$log"; echo "$$s failed"; exit 1; fi; \
+	    rm -f "$$log"; \
+	done
+
+lint: fmt clippy shellcheck ## cargo fmt --check, clippy -D warnings, shellcheck
+
+fmt: ## Check formatting (cargo fmt --check)
+	$(CARGO) fmt --all --check
+
+clippy: ## Lint with clippy, warnings as errors
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+shellcheck: ## Check scripts/ and .ci/run with shellcheck (skipped with a notice if missing)
+	@if command -v shellcheck >/dev/null; then \
+	    shellcheck -x scripts/*.sh .ci/run && echo "shellcheck: clean"; \
+	else \
+	    echo "shellcheck not installed: scripts/ not checked (apt-get install shellcheck)"; \
+	fi
+
+docs: $(MDBOOK) ## Build the book into docs/book, failing on a broken include or link
+	@out=$$($(MDBOOK) build docs 2>&1); echo "$$out"; \
+	if grep -qE '\b(ERROR|WARN)\b' <<<"$$out"; then echo "docs: mdbook reported problems"; exit 1; fi; \
+	if grep -rl '{{#' docs/book --include='*.html'; then echo "docs: unresolved {{#...}} above"; exit 1; fi
+
+docs-open: docs ## Build the book and open it in a browser
+	@xdg-open docs/book/index.html 2>/dev/null || open docs/book/index.html 2>/dev/null || \
+	    echo "open $(CURDIR)/docs/book/index.html in a browser"
+
+$(TOOLS)/bin/mdbook:
+	$(CARGO) install --locked --quiet mdbook --version $(MDBOOK_VERSION) --no-default-features --root $(TOOLS)
+
+clean: ## Remove build output and the built book
+	$(CARGO) clean
+	rm -rf docs/book

@@ -1,0 +1,85 @@
+# shellcheck shell=bash
+# What every script in scripts/ does: find the example binaries, narrate, show each command
+# the way the book's transcripts do, keep a temp directory and a background program, and
+# remove both on every way out (end, error, Ctrl-C).
+#
+# Sourced, not run. The caller sets `set -euo pipefail` and calls `main "$@"`.
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The Makefile sets BIN_DIR after building; run by hand, a script builds what it needs.
+bin_dir=${BIN_DIR:-$root/target/debug}
+prog=$(basename "$0")
+
+tmp=        # the temp directory, once make_tmp has made it
+bg_pid=     # the program running in the background, if any
+
+cleanup() {
+    if [[ -n $bg_pid ]] && kill -0 "$bg_pid" 2>/dev/null; then
+        kill "$bg_pid" 2>/dev/null || true
+        wait "$bg_pid" 2>/dev/null || true
+    fi
+    if [[ -n $tmp ]]; then
+        rm -rf -- "$tmp"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+die() {
+    printf '%s: %s\n' "$prog" "$*" >&2
+    exit 1
+}
+
+# need BIN...: make sure the example binaries exist, building them if they do not.
+need() {
+    local b
+    for b in "$@"; do
+        if [[ ! -x $bin_dir/$b ]]; then
+            (cd "$root" && cargo build --quiet --bins) || die "cargo build failed"
+            break
+        fi
+    done
+    for b in "$@"; do
+        [[ -x $bin_dir/$b ]] || die "$bin_dir/$b: not built"
+    done
+}
+
+# make_tmp PARENT: a fresh directory in PARENT, removed on exit; its path is in $tmp.
+make_tmp() {
+    tmp=$(mktemp -d "$1/shm-by-example.XXXXXX")
+}
+
+# fs_type DIR: the filesystem DIR is on (ext2/ext3 for ext4, tmpfs, btrfs, xfs, ...).
+fs_type() {
+    stat -f -c %T "$1"
+}
+
+say() {
+    printf '\n== %s\n' "$*"
+}
+
+note() {
+    printf '# %s\n' "$*"
+}
+
+# show ARGS...: the command line as the transcripts print it.
+show() {
+    printf '$ %s\n' "$*"
+}
+
+# run PROGRAM ARGS...: show the command, then run the example binary PROGRAM.
+run() {
+    show "$@"
+    "$bin_dir/$1" "${@:2}"
+}
+
+# expect_line FD WANT: read a line from the background program on FD, print it, and fail
+# unless it is WANT. This is how scripts wait for another process: on its output, never a
+# sleep. The timeout only stops a broken program from hanging the script.
+expect_line() {
+    local line
+    IFS= read -r -t 60 line <&"$1" || die "no line from the background program (wanted '$2')"
+    printf '%s\n' "$line"
+    [[ $line == "$2" ]] || die "expected '$2', got '$line'"
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# map_normalfile.sh: two unrelated processes share a file through mmap
+# (docs/src/map_normalfile.md; seed 002's map_normalfile1.c and map_normalfile2.c).
+#
+# The writer maps 10 records of a 5-record file and holds the mapping; the reader maps the
+# same file and prints all 10; after the writer unmaps, the reader runs again. Once in a
+# directory on a disk (the records past the end of the file are gone: the page was written
+# back) and once on tmpfs (they survive: tmpfs never writes pages back).
+#
+# Usage: scripts/map_normalfile.sh        (or: make run-map-normalfile)
+# SHM_DISK_DIR chooses the disk-backed directory (default /var/tmp).
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# session DIR: writer holds, reader reads, writer lets go, reader reads again.
+session() {
+    local file=$1/test_shm
+    local from_writer to_writer
+
+    show "map_normalfile1 --wait-stdin $file &"
+    coproc WRITER { exec "$bin_dir/map_normalfile1" --wait-stdin "$file"; }
+    bg_pid=$WRITER_PID
+    # Copies of the coprocess's pipes: bash closes its own as soon as the writer exits.
+    exec {from_writer}<&"${WRITER[0]}" {to_writer}>&"${WRITER[1]}"
+
+    expect_line "$from_writer" "initialize over"
+    note "the writer holds its mapping: the reader sees all 10 records, 5 of them past the end of the 40-byte file"
+    run map_normalfile2 "$file"
+
+    note "release the writer (a line on its stdin): it calls msync, then munmap"
+    echo >&"$to_writer"
+    expect_line "$from_writer" "umap ok"
+    wait "$bg_pid"
+    bg_pid=
+    exec {from_writer}<&- {to_writer}>&-
+
+    note "the writer is gone; the file is still $(stat -c %s "$file") bytes long"
+    run map_normalfile2 "$file"
+}
+
+main() {
+    need map_normalfile1 map_normalfile2
+
+    local disk=${SHM_DISK_DIR:-/var/tmp}
+    make_tmp "$disk"
+    say "A file on a disk: $tmp ($(fs_type "$tmp"))"
+    note "writing the page back to the file clears the bytes past its end: records 6..10 read as zeros afterwards"
+    [[ $(fs_type "$tmp") == tmpfs ]] && note "this directory is on tmpfs, so records 6..10 will survive: set SHM_DISK_DIR to a disk directory"
+    session "$tmp"
+    rm -rf -- "$tmp"
+
+    make_tmp /dev/shm
+    say "A file on tmpfs: $tmp ($(fs_type "$tmp"))"
+    note "tmpfs pages are never written back, so records 6..10 survive the writer"
+    session "$tmp"
+
+    say "Seed 003's version: map only the 5 records the file holds (--records 5)"
+    rm -f -- "$tmp/test_shm"
+    run map_normalfile1 --records 5 --hold 0 "$tmp/test_shm"
+    run map_normalfile2 --records 5 "$tmp/test_shm"
+}
+
+main "$@"
