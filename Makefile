@@ -65,10 +65,12 @@ shellcheck: ## Check scripts/ and .ci/run with shellcheck (skipped with a notice
 	    echo "shellcheck not installed: scripts/ not checked (apt-get install shellcheck)"; \
 	fi
 
-docs: $(MDBOOK) ## Build the book into docs/book, failing on a broken include or link
+docs: $(MDBOOK) ## Build the book into docs/book, failing on a broken include
 	@out=$$($(MDBOOK) build docs 2>&1); echo "$$out"; \
 	if grep -qE '\b(ERROR|WARN)\b' <<<"$$out"; then echo "docs: mdbook reported problems"; exit 1; fi; \
-	if grep -rl '{{#' docs/book --include='*.html'; then echo "docs: unresolved {{#...}} above"; exit 1; fi
+	if grep -rl '{{#' docs/book --include='*.html'; then echo "docs: unresolved {{#...}} in the files above"; exit 1; fi; \
+	if grep -rlE '<code class="language-[a-z]+"></code>' docs/book --include='*.html'; then \
+	    echo "docs: empty code block (an include of a missing anchor?) in the files above"; exit 1; fi
 
 docs-open: docs ## Build the book and open it in a browser
 	@xdg-open docs/book/index.html 2>/dev/null || open docs/book/index.html 2>/dev/null || \

@@ -59,6 +59,7 @@ struct Args {
 }
 
 fn main() {
+    common::restore_sigpipe();
     let args = Args::parse();
     if let Err(err) = run(&args) {
         err_exit!(err);

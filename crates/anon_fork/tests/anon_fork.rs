@@ -104,3 +104,16 @@ fn bad_input_is_one_line_and_exit_status() {
         "anon_fork followed a symlink"
     );
 }
+
+#[test]
+fn a_closed_stdout_ends_it_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    // The child prints first and dies of SIGPIPE; the parent reports that, in one line.
+    let out = testkit::run_into_closed_pipe(ANON_FORK, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", out.status);
+    assert_eq!(out.status.signal(), None);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "anon_fork: child: signal: 13 (SIGPIPE)\n"
+    );
+}

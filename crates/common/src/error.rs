@@ -100,7 +100,7 @@ pub fn exit_with(prog: &str, err: &dyn fmt::Display) -> ! {
 ///
 /// The program name is the binary's own (`CARGO_BIN_NAME`), whatever path it was started by.
 ///
-/// ```ignore
+/// ```text
 /// if let Err(err) = run(&args) {
 ///     common::err_exit!(err);
 /// }

@@ -8,6 +8,7 @@
 //!   memmap2 does not make (memmap2's anonymous maps are `MAP_PRIVATE`: see `anon_fork`).
 //! - [`fork`], [`waitpid`], [`exit_child`]: the fork/wait steps of the parent–child examples.
 //! - [`page_size`]: `sysconf(_SC_PAGESIZE)`; never assume 4096.
+//! - [`restore_sigpipe`]: `prog | head` ends the program quietly, as it ends a C program.
 #![cfg(unix)]
 
 pub mod error;
@@ -21,6 +22,17 @@ pub use error::{Context, Error, Result, usage_error};
 pub use mapping::Mapping;
 pub use people::People;
 pub use process::{Fork, exit_child, fork, waitpid};
+
+/// Puts `SIGPIPE` back to its default action, which Rust's runtime sets to "ignore" before
+/// `main`. Call it first thing in `main`.
+///
+/// With `SIGPIPE` ignored, `println!` to a pipe whose reader has gone (`prog | head -1`) fails
+/// with `EPIPE`, and `println!` panics on that. A C program is killed quietly by `SIGPIPE`
+/// instead, which is what the shell and the user expect; so is this one.
+pub fn restore_sigpipe() {
+    // SAFETY: SIG_DFL installs no handler, so no code of ours can run in signal context.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+}
 
 /// The size of a page, from `sysconf(_SC_PAGESIZE)`: 4096 on x86-64, 16384 on Apple silicon
 /// and some arm64 Linux kernels. mmap works in whole pages, so every length and offset rule

@@ -301,3 +301,17 @@ pub fn run_ok(program: impl AsRef<OsStr>, args: &[&OsStr]) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// Runs a program whose stdout is a pipe already closed at the other end, as in
+/// `program | head -0`, and returns its status and stderr.
+pub fn run_into_closed_pipe(program: impl AsRef<OsStr>, args: &[&OsStr]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}

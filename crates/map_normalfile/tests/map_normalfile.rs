@@ -219,3 +219,18 @@ fn c_and_rust_programs_share_the_file_both_ways() {
 
     t.assert_eq(file!["transcripts/c_interop.txt"]);
 }
+
+#[test]
+fn a_closed_stdout_ends_the_reader_quietly_by_sigpipe() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let file = dir.path().join("test_shm");
+    testkit::run_ok(WRITER, &["--hold".as_ref(), "0".as_ref(), file.as_ref()]);
+    let out = testkit::run_into_closed_pipe(READER, &[file.as_ref()]);
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{}", out.status);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "no panic message, no error line"
+    );
+}
