@@ -43,6 +43,7 @@ main() {
     need map_normalfile1 map_normalfile2
 
     local disk=${SHM_DISK_DIR:-/var/tmp}
+    [[ -d $disk ]] || disk=$root/target  # need has built the binaries, so target/ exists
     make_tmp "$disk"
     say "A file on a disk: $tmp ($(fs_type "$tmp"))"
     note "writing the page back to the file clears the bytes past its end: records 6..10 read as zeros afterwards"
