@@ -19,6 +19,8 @@ use std::io::{self, Write};
 pub struct Error {
     context: String,
     source: io::Error,
+    hint: Option<String>,
+    signal: Option<i32>,
 }
 
 /// `Result` with [`Error`] as the error type.
@@ -30,7 +32,33 @@ impl Error {
         Error {
             context: context.into(),
             source,
+            hint: None,
+            signal: None,
         }
+    }
+
+    /// The program was told to stop by `signo` (SIGINT, SIGTERM, SIGHUP) while it waited.
+    /// [`err_exit!`] prints nothing for it and re-raises the signal, once every guard between
+    /// the wait and `main` has cleaned up.
+    pub fn signal(signo: i32) -> Self {
+        let name = crate::signal::name(signo);
+        Error {
+            signal: Some(signo),
+            ..Error::msg("interrupted", name)
+        }
+    }
+
+    /// Adds what the user can do about it: `...: No such file or directory; run sysv_write first`.
+    pub fn hint(self, hint: impl Into<String>) -> Self {
+        Error {
+            hint: Some(hint.into()),
+            ..self
+        }
+    }
+
+    /// The signal this error stands for, if it is one.
+    pub fn signal_number(&self) -> Option<i32> {
+        self.signal
     }
 
     /// The error of the libc call that just failed (its `errno`), as `perror` reports it.
@@ -60,7 +88,11 @@ impl fmt::Display for Error {
                 .unwrap_or(&reason),
             None => &reason,
         };
-        write!(f, "{}: {}", self.context, reason)
+        write!(f, "{}: {}", self.context, reason)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "; {hint}")?;
+        }
+        Ok(())
     }
 }
 
@@ -88,10 +120,14 @@ impl<T> Context<T> for io::Result<T> {
     }
 }
 
-/// Prints `prog: err` on stderr and exits with status 1. Use it through [`err_exit!`].
-pub fn exit_with(prog: &str, err: &dyn fmt::Display) -> ! {
+/// Prints `prog: err` on stderr and exits with status 1; an interruption instead ends the
+/// process by its signal, silently, as an uncaught signal would. Use it through [`err_exit!`].
+pub fn exit_with(prog: &str, err: &Error) -> ! {
     // What the program printed before the error stays in order with it.
     let _ = io::stdout().flush();
+    if let Some(signo) = err.signal {
+        crate::signal::reraise(signo);
+    }
     eprintln!("{prog}: {err}");
     std::process::exit(1)
 }

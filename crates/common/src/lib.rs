@@ -6,7 +6,10 @@
 //!   arguments (usage text, exit 2).
 //! - [`Mapping`]: one `mmap(2)` region whose `Drop` calls `munmap(2)`, for the mappings
 //!   memmap2 does not make (memmap2's anonymous maps are `MAP_PRIVATE`: see `anon_fork`).
+//! - [`sysv`] and [`posix`]: the System V and POSIX shared-memory calls, each a function, with
+//!   guards that detach, and that remove what this process created if it stops half way.
 //! - [`fork`], [`waitpid`], [`exit_child`]: the fork/wait steps of the parent–child examples.
+//! - [`Interrupts`]: SIGINT/SIGTERM/SIGHUP as events, so guards clean up before the process dies.
 //! - [`page_size`]: `sysconf(_SC_PAGESIZE)`; never assume 4096.
 //! - [`restore_sigpipe`]: `prog | head` ends the program quietly, as it ends a C program.
 #![cfg(unix)]
@@ -14,7 +17,10 @@
 pub mod error;
 pub mod mapping;
 pub mod people;
+pub mod posix;
 pub mod process;
+pub mod signal;
+pub mod sysv;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
@@ -22,6 +28,7 @@ pub use error::{Context, Error, Result, usage_error};
 pub use mapping::Mapping;
 pub use people::People;
 pub use process::{Fork, exit_child, fork, waitpid};
+pub use signal::Interrupts;
 
 /// Puts `SIGPIPE` back to its default action, which Rust's runtime sets to "ignore" before
 /// `main`. Call it first thing in `main`.

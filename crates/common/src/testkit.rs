@@ -53,10 +53,18 @@ pub fn is_tmpfs(path: &Path) -> bool {
 }
 
 /// A console session being recorded.
+///
+/// What would differ from run to run is redacted: the test's directory is written `[DIR]`,
+/// the pid of every program the transcript started `[PID]`, and a number after a label given
+/// to [`Transcript::redact_number_after`] by its placeholder. A byte that is not printable is
+/// written `\xNN`, and output that does not end with a newline gets one, with a comment.
 #[derive(Debug)]
 pub struct Transcript {
     text: String,
     dir: PathBuf,
+    pids: Vec<String>,
+    labels: Vec<(&'static str, &'static str)>,
+    literals: Vec<(String, &'static str)>,
 }
 
 impl Transcript {
@@ -65,18 +73,35 @@ impl Transcript {
         Transcript {
             text: String::new(),
             dir: dir.to_owned(),
+            pids: Vec::new(),
+            labels: Vec::new(),
+            literals: Vec::new(),
         }
+    }
+
+    /// Writes `value` (a key, a shm name chosen for this test) as `placeholder`.
+    pub fn redact_literal(&mut self, value: impl Into<String>, placeholder: &'static str) {
+        self.literals.push((value.into(), placeholder));
+    }
+
+    /// Writes the number that follows `label` (as in `shmid 32768`) as `placeholder`.
+    pub fn redact_number_after(&mut self, label: &'static str, placeholder: &'static str) {
+        self.labels.push((label, placeholder));
     }
 
     /// Runs `program args...` to the end with an empty stdin, records it, returns its output.
     pub fn run(&mut self, program: impl AsRef<Path>, args: &[&OsStr]) -> Output {
         let program = program.as_ref();
         self.command(program, args, "");
-        let out = Command::new(program)
+        let child = Command::new(program)
             .args(args)
             .stdin(Stdio::null())
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .unwrap();
+        self.pids.push(child.id().to_string());
+        let out = child.wait_with_output().unwrap();
         self.output(&out);
         out
     }
@@ -86,7 +111,9 @@ impl Transcript {
     pub fn start(&mut self, program: impl AsRef<Path>, args: &[&OsStr]) -> Background {
         let program = program.as_ref();
         self.command(program, args, " &");
-        Background::spawn(program, args)
+        let bg = Background::spawn(program, args);
+        self.pids.push(bg.pid().to_string());
+        bg
     }
 
     /// Waits for the next line of a background program and records it.
@@ -106,8 +133,14 @@ impl Transcript {
 
     /// Records what a finished program printed (stdout, then stderr) and its status.
     pub fn output(&mut self, out: &Output) {
-        self.text.push_str(&self.redact(&out.stdout));
-        self.text.push_str(&self.redact(&out.stderr));
+        for stream in [&out.stdout, &out.stderr] {
+            let text = self.redact(stream);
+            self.text.push_str(&text);
+            if !text.is_empty() && !text.ends_with('\n') {
+                self.text
+                    .push_str("\n# (no newline at the end of that output)\n");
+            }
+        }
         match out.status.code() {
             Some(0) => {}
             Some(code) => self.text.push_str(&format!("? {code}\n")),
@@ -126,6 +159,7 @@ impl Transcript {
     pub fn assert_eq(&self, expected: impl snapbox::IntoData) {
         snapbox::Assert::new()
             .action_env("SNAPSHOTS")
+            .normalize_paths(false)
             .eq(self.text.clone(), expected);
     }
 
@@ -145,7 +179,36 @@ impl Transcript {
     }
 
     fn redact(&self, bytes: &[u8]) -> String {
-        String::from_utf8_lossy(bytes).replace(self.dir.to_str().unwrap(), "[DIR]")
+        let mut text = String::from_utf8_lossy(bytes).replace(self.dir.to_str().unwrap(), "[DIR]");
+        for (value, placeholder) in &self.literals {
+            text = text.replace(value.as_str(), placeholder);
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(c) = rest.chars().next() {
+            if c.is_ascii_digit() {
+                // A whole number: a pid of ours, a labelled number, or itself.
+                let end = rest
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(rest.len());
+                let (number, after) = rest.split_at(end);
+                let label = self.labels.iter().find(|(label, _)| out.ends_with(label));
+                match label {
+                    Some((_, placeholder)) => out.push_str(placeholder),
+                    None if self.pids.iter().any(|pid| pid == number) => out.push_str("[PID]"),
+                    None => out.push_str(number),
+                }
+                rest = after;
+                continue;
+            }
+            if c.is_control() && c != '\n' && c != '\t' {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            } else {
+                out.push(c);
+            }
+            rest = &rest[c.len_utf8()..];
+        }
+        out
     }
 }
 
@@ -314,4 +377,54 @@ pub fn run_into_closed_pipe(program: impl AsRef<OsStr>, args: &[&OsStr]) -> Outp
         .stderr(Stdio::piped())
         .output()
         .unwrap()
+}
+
+/// A System V key in this project's test namespace, `0x5342....` ("SB"), that no segment has
+/// now: the low bits of the test process's pid and a counter. `scripts/clean_ipc.sh` knows
+/// the namespace.
+pub fn unique_key() -> libc::key_t {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(n < 0x100, "no free key left in this test process's range");
+        let key = (0x5342_0000 | ((std::process::id() & 0xff) << 8) | n) as libc::key_t;
+        if !segment_exists(key) {
+            return key;
+        }
+    }
+}
+
+/// Whether a System V segment has `key`.
+pub fn segment_exists(key: libc::key_t) -> bool {
+    match crate::sysv::shmget(key, 0, 0) {
+        Ok(_) => true,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => false,
+        Err(e) => panic!("shmget {key:#x}: {e}"),
+    }
+}
+
+/// A POSIX shm name in this project's test namespace, `/shm-by-example.PID.N`, that no object
+/// has now.
+pub fn unique_shm_name() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let name = format!("/shm-by-example.{}.{n}", std::process::id());
+        if !shm_exists(&name) {
+            return name;
+        }
+    }
+}
+
+/// Whether a POSIX shm object has `name` (on Linux: whether `/dev/shm/NAME` exists).
+pub fn shm_exists(name: &str) -> bool {
+    Path::new("/dev/shm").join(name.trim_start_matches('/')).exists()
+}
+
+/// Sends `signo` to `pid`.
+pub fn kill(pid: libc::pid_t, signo: libc::c_int) {
+    // SAFETY: kill takes plain values.
+    assert_eq!(unsafe { libc::kill(pid, signo) }, 0, "kill: {}", std::io::Error::last_os_error());
 }

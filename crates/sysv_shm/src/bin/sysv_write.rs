@@ -1,0 +1,117 @@
+//! sysv_write: the writer of the System V pair.
+//!
+//! Ports the write program of seed 003 §2.5 (`003_e9fcb1fc90da33dd.txt`, "system V共享内存"),
+//! with seed 004's `ftok` for choosing a key. Chapter: `docs/src/sysv_shm.md`.
+//!
+//! It creates (or opens) the segment under the key, one `people` record long, attaches it,
+//! writes the name `barr` and the age 20 into it, and detaches. The segment outlives the
+//! program: it belongs to the kernel until someone removes it, which `sysv_read` does after
+//! printing the record.
+//!
+//! Start this one first, then `sysv_read` with the same key:
+//!
+//! ```text
+//! $ sysv_write                     # key 1234, as in the notes; prints nothing
+//! $ ipcs -m                        # the segment: key 0x000004d2, 8 bytes, perms 600
+//! $ sysv_read
+//! name:barr, age:20
+//! ```
+//!
+//! `--wait-stdin` keeps the segment attached until a line arrives on stdin, so that another
+//! process can watch `shm_nattch`; SIGINT, SIGTERM or SIGHUP while it waits detach it, remove
+//! it if this run created it, and end the program by that signal.
+//!
+//! Exit status: 0 done, 1 a call failed (the message names it), 2 bad arguments.
+
+use clap::Parser;
+use common::sysv::{self, Attached};
+use common::{Context, Error, Interrupts, People, Result, err_exit};
+use sysv_shm::{KeyArgs, key_hex};
+
+/// Create a System V segment under a key and write one people record into it.
+#[derive(Parser, Debug)]
+#[command(name = "sysv_write", version)]
+struct Args {
+    #[command(flatten)]
+    key: KeyArgs,
+
+    /// Keep the segment attached until a line (or end of file) arrives on stdin
+    #[arg(long)]
+    wait_stdin: bool,
+}
+
+fn main() {
+    common::restore_sigpipe();
+    let args = Args::parse();
+    if let Err(err) = run(&args) {
+        err_exit!(err);
+    }
+}
+
+fn run(args: &Args) -> Result<()> {
+    let key = args.key.key::<Args>()?;
+    let k = key_hex(key);
+    // Not in the notes: from here on, SIGINT and friends wait until this program can clean up.
+    let interrupts = Interrupts::block().context("sigprocmask")?;
+
+    // shmid = shmget(1234, sizeof(people), IPC_CREAT | 0600);
+    // Opens the segment under the key, or creates it. The notes ask for 0666: any user could
+    // then read and change it. 0600 keeps it to its owner (`ipcs -m` shows perms 600).
+    let shmid = sysv::shmget(key, People::SIZE, libc::IPC_CREAT | 0o600)
+        .map_err(|e| wrong_size_hint(e, &k))?;
+
+    // shmctl(shmid, IPC_STAT, &ds); not in the notes. shmget accepts a segment at least as
+    // large as asked for: make sure this one is exactly a record, or leave it alone. And
+    // learn whether this run created it: then a failure below must remove it again.
+    let ds = sysv::shmctl_stat(shmid).with_context(|| format!("shmctl {k} IPC_STAT"))?;
+    if ds.shm_segsz != People::SIZE {
+        return Err(Error::msg(
+            format!("key {k}"),
+            format!(
+                "a segment of {} bytes has this key, not one {}-byte people record; left alone",
+                ds.shm_segsz,
+                People::SIZE
+            ),
+        ));
+    }
+    // SAFETY: getpid has no preconditions.
+    let created = (ds.shm_cpid == unsafe { libc::getpid() }).then(|| sysv::Created::new(shmid));
+
+    // p = shmat(shmid, NULL, 0);
+    // The notes pass SHM_RND, which only rounds an address given in the second argument; with
+    // NULL the kernel chooses the address and the flag does nothing.
+    // SAFETY: the segment is exactly one record (checked above), attached read-write. The
+    // reader only runs once this program has detached (or, with --wait-stdin, reads while
+    // this one waits and writes nothing).
+    let mut p =
+        unsafe { Attached::new(shmid, People::SIZE, 0) }.with_context(|| format!("shmat {k}"))?;
+
+    // strcpy(p->name, "barr"); p->age = 20;
+    // strcpy writes 5 bytes, "barr" and its NUL, into a 4-byte field: the NUL lands in the
+    // first byte of age. set_name writes the 4 bytes and nothing past them.
+    let people: &mut People = bytemuck::from_bytes_mut(&mut p[..]);
+    people.set_name(b"barr");
+    people.age = 20;
+
+    if args.wait_stdin {
+        println!("written; attached until a line arrives on stdin");
+        interrupts.wait_for_stdin()?;
+    }
+
+    // shmdt(p);
+    p.shmdt().with_context(|| format!("shmdt {k}"))?;
+    // The segment stays for sysv_read to find.
+    if let Some(created) = created {
+        created.keep();
+    }
+    Ok(())
+}
+
+/// shmget fails with EINVAL when the segment under the key is smaller than asked for.
+fn wrong_size_hint(err: std::io::Error, k: &str) -> Error {
+    let context = format!("shmget {k}");
+    if err.raw_os_error() == Some(libc::EINVAL) {
+        return Error::new(context, err).hint("a smaller segment has this key? see ipcs -m");
+    }
+    Error::new(context, err)
+}
