@@ -36,9 +36,7 @@ impl People {
     /// C's `strcpy(p->name, "barr")` writes a fifth byte, the NUL, past the field (into `age`);
     /// this never writes outside `name`.
     pub fn set_name(&mut self, name: &[u8]) {
-        let n = name.len().min(self.name.len());
-        self.name = [0; 4];
-        self.name[..n].copy_from_slice(&name[..n]);
+        set_field_str(&mut self.name, name);
     }
 
     /// The name as `printf("%.4s", p->name)` prints it: the bytes before the first NUL, and
@@ -46,12 +44,7 @@ impl People {
     ///
     /// The notes print it with `%s`, which reads on past a name with no NUL (into `age`).
     pub fn name(&self) -> &[u8] {
-        let end = self
-            .name
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(self.name.len());
-        &self.name[..end]
+        field_str(&self.name)
     }
 
     /// [`People::name`] as text, for `println!`. The names in these examples are ASCII;
@@ -59,6 +52,21 @@ impl People {
     pub fn name_lossy(&self) -> Cow<'_, str> {
         String::from_utf8_lossy(self.name())
     }
+}
+
+/// The text in a fixed-size `char` field of a C struct, as `printf("%.*s", size, field)` prints
+/// it: the bytes before the first NUL, never past the field's end.
+pub fn field_str(field: &[u8]) -> &[u8] {
+    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    &field[..end]
+}
+
+/// `strncpy(field, value, sizeof field)`: at most the field's size, the rest zero-filled; a value
+/// that fills the field has no NUL, as in C.
+pub fn set_field_str(field: &mut [u8], value: &[u8]) {
+    let n = value.len().min(field.len());
+    field[..n].copy_from_slice(&value[..n]);
+    field[n..].fill(0);
 }
 
 #[cfg(test)]

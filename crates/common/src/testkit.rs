@@ -323,13 +323,26 @@ pub fn seed_program(seed: &str, nth: usize) -> Option<String> {
     programs.nth(nth)
 }
 
-/// Compiles C `source` into `dir/name` with the system's `cc`, and returns the binary's path.
+/// Compiles C `source` into `dir/name` with the system's `cc` (`c++` when `cxx`: some of the
+/// notes' programs are C++), with `dir` on the include path, and returns the binary's path.
 pub fn compile_c(dir: &Path, name: &str, source: &str) -> PathBuf {
-    let src = dir.join(format!("{name}.c"));
+    compile(dir, name, source, false)
+}
+
+/// [`compile_c`] for a program the notes wrote in C++.
+pub fn compile_cxx(dir: &Path, name: &str, source: &str) -> PathBuf {
+    compile(dir, name, source, true)
+}
+
+fn compile(dir: &Path, name: &str, source: &str, cxx: bool) -> PathBuf {
+    let (compiler, ext) = if cxx { ("c++", "cpp") } else { ("cc", "c") };
+    let src = dir.join(format!("{name}.{ext}"));
     std::fs::write(&src, source).unwrap();
     let bin = dir.join(name);
-    let out = Command::new("cc")
+    let out = Command::new(compiler)
         .arg("-w")
+        .arg("-I")
+        .arg(dir)
         .arg("-o")
         .arg(&bin)
         .arg(&src)
@@ -337,7 +350,7 @@ pub fn compile_c(dir: &Path, name: &str, source: &str) -> PathBuf {
         .unwrap();
     assert!(
         out.status.success(),
-        "cc {name}.c failed:\n{}",
+        "{compiler} {name}.{ext} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     bin
@@ -420,11 +433,14 @@ pub fn unique_shm_name() -> String {
 
 /// Whether a POSIX shm object has `name` (on Linux: whether `/dev/shm/NAME` exists).
 pub fn shm_exists(name: &str) -> bool {
-    Path::new("/dev/shm").join(name.trim_start_matches('/')).exists()
+    Path::new("/dev/shm")
+        .join(name.trim_start_matches('/'))
+        .exists()
 }
 
 /// Sends `signo` to `pid`.
 pub fn kill(pid: libc::pid_t, signo: libc::c_int) {
     // SAFETY: kill takes plain values.
-    assert_eq!(unsafe { libc::kill(pid, signo) }, 0, "kill: {}", std::io::Error::last_os_error());
+    let rc = unsafe { libc::kill(pid, signo) };
+    assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
 }

@@ -9,23 +9,20 @@ use std::os::unix::process::ExitStatusExt;
 use common::testkit::{self, Transcript};
 use snapbox::file;
 use sysv_shm::key_hex;
+use tempfile::TempDir;
 
 const WRITER: &str = env!("CARGO_BIN_EXE_sysv_write");
 const READER: &str = env!("CARGO_BIN_EXE_sysv_read");
 
 /// A transcript for a test that works under `key`.
-fn transcript(dir: &tempfile_dir::TempDir, key: libc::key_t) -> Transcript {
+fn transcript(dir: &TempDir, key: libc::key_t) -> Transcript {
     let mut t = Transcript::new(dir.path());
     t.redact_literal(key_hex(key), "[KEY]");
     t.redact_number_after("shmid ", "[SHMID]");
     t
 }
 
-mod tempfile_dir {
-    pub use tempfile::TempDir;
-}
-
-fn dir() -> tempfile_dir::TempDir {
+fn dir() -> TempDir {
     testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"))
 }
 
@@ -36,7 +33,10 @@ fn writer_then_reader_then_nothing_left() {
     let d = dir();
     let mut t = transcript(&d, key);
     t.run(WRITER, &["--key".as_ref(), k.as_ref()]);
-    assert!(testkit::segment_exists(key), "the writer must leave the segment for the reader");
+    assert!(
+        testkit::segment_exists(key),
+        "the writer must leave the segment for the reader"
+    );
     t.run(READER, &["--key".as_ref(), k.as_ref(), "--stat".as_ref()]);
     t.run(READER, &["--key".as_ref(), k.as_ref()]);
     t.assert_eq(file!["transcripts/pair.txt"]);
@@ -49,10 +49,15 @@ fn reader_removes_a_segment_still_attached_by_the_writer() {
     let k = key_hex(key);
     let d = dir();
     let mut t = transcript(&d, key);
-    let mut writer = t.start(WRITER, &["--key".as_ref(), k.as_ref(), "--wait-stdin".as_ref()]);
+    let mut writer = t.start(
+        WRITER,
+        &["--key".as_ref(), k.as_ref(), "--wait-stdin".as_ref()],
+    );
     t.line(&mut writer);
     t.run(READER, &["--key".as_ref(), k.as_ref(), "--stat".as_ref()]);
-    t.comment("IPC_RMID took the key away at once; the segment itself lives until the writer detaches");
+    t.comment(
+        "IPC_RMID took the key away at once; the segment itself lives until the writer detaches",
+    );
     t.run(READER, &["--key".as_ref(), k.as_ref()]);
     t.comment("release the writer: a line on its stdin");
     writer.send_line("");
@@ -86,12 +91,17 @@ fn a_segment_of_another_size_is_left_alone() {
         let key = testkit::unique_key();
         let k = key_hex(key);
         t.redact_literal(k.clone(), "[KEY]");
-        t.comment(&format!("someone else's {size}-byte segment ({what} than a record) has the key"));
+        t.comment(&format!(
+            "someone else's {size}-byte segment ({what} than a record) has the key"
+        ));
         let shmid = common::sysv::shmget(key, size, libc::IPC_CREAT | 0o600).unwrap();
         t.run(WRITER, &["--key".as_ref(), k.as_ref()]);
         t.run(READER, &["--key".as_ref(), k.as_ref()]);
         let ds = common::sysv::shmctl_stat(shmid).unwrap();
-        assert_eq!(ds.shm_segsz, size, "the segment must still be there, same size");
+        assert_eq!(
+            ds.shm_segsz, size,
+            "the segment must still be there, same size"
+        );
         assert_eq!(ds.shm_atime, 0, "nobody may have attached it");
         common::sysv::shmctl_rmid(shmid).unwrap();
     }
@@ -105,7 +115,16 @@ fn bad_input_is_one_line_and_exit_status() {
     let missing = d.path().join("missing");
     t.run(WRITER, &["--key".as_ref(), "0".as_ref()]);
     t.run(WRITER, &["--key".as_ref(), "twelve".as_ref()]);
-    t.run(WRITER, &["--key".as_ref(), "1".as_ref(), "--ftok".as_ref(), "/".as_ref(), "1".as_ref()]);
+    t.run(
+        WRITER,
+        &[
+            "--key".as_ref(),
+            "1".as_ref(),
+            "--ftok".as_ref(),
+            "/".as_ref(),
+            "1".as_ref(),
+        ],
+    );
     t.run(WRITER, &["--ftok".as_ref(), missing.as_ref(), "1".as_ref()]);
     t.run(READER, &["--ftok".as_ref(), "/".as_ref(), "0".as_ref()]);
     t.run(READER, &["--ftok".as_ref(), "/".as_ref(), "256".as_ref()]);
@@ -118,14 +137,24 @@ fn interrupted_writer_removes_the_segment_it_created() {
     for signo in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         let key = testkit::unique_key();
         let k = key_hex(key);
-        let mut writer = testkit::Background::spawn(WRITER, &["--key".as_ref(), k.as_ref(), "--wait-stdin".as_ref()]);
+        let mut writer = testkit::Background::spawn(
+            WRITER,
+            &["--key".as_ref(), k.as_ref(), "--wait-stdin".as_ref()],
+        );
         writer.line();
         assert!(testkit::segment_exists(key));
         testkit::kill(writer.pid(), signo);
         let out = writer.finish();
-        assert_eq!(out.status.signal(), Some(signo), "the writer must die of the signal it got");
+        assert_eq!(
+            out.status.signal(),
+            Some(signo),
+            "the writer must die of the signal it got"
+        );
         assert_eq!(String::from_utf8_lossy(&out.stderr), "");
-        assert!(!testkit::segment_exists(key), "segment left after signal {signo}");
+        assert!(
+            !testkit::segment_exists(key),
+            "segment left after signal {signo}"
+        );
     }
 }
 
@@ -134,12 +163,18 @@ fn interrupted_writer_leaves_a_segment_it_did_not_create() {
     let key = testkit::unique_key();
     let k = key_hex(key);
     testkit::run_ok(WRITER, &["--key".as_ref(), k.as_ref()]);
-    let mut writer = testkit::Background::spawn(WRITER, &["--key".as_ref(), k.as_ref(), "--wait-stdin".as_ref()]);
+    let mut writer = testkit::Background::spawn(
+        WRITER,
+        &["--key".as_ref(), k.as_ref(), "--wait-stdin".as_ref()],
+    );
     writer.line();
     testkit::kill(writer.pid(), libc::SIGTERM);
     assert_eq!(writer.finish().status.signal(), Some(libc::SIGTERM));
     // Still there for the reader, which removes it.
-    assert_eq!(testkit::run_ok(READER, &["--key".as_ref(), k.as_ref()]), "name:barr, age:20\n");
+    assert_eq!(
+        testkit::run_ok(READER, &["--key".as_ref(), k.as_ref()]),
+        "name:barr, age:20\n"
+    );
     assert!(!testkit::segment_exists(key));
 }
 
@@ -151,13 +186,18 @@ fn c_and_rust_programs_share_the_segment_both_ways() {
         eprintln!("note: seeds not found (set SHM_SEEDS): C interoperability not checked");
         return;
     };
-    let (c_writer, c_reader) = block.split_once("//===================================read").unwrap();
+    let (c_writer, c_reader) = block
+        .split_once("//===================================read")
+        .unwrap();
     let headers = &c_writer[..c_writer.find("int main").unwrap()];
     let c_reader = format!("{headers}{c_reader}");
     let key = testkit::unique_key();
     let k = key_hex(key);
     let (c_writer, c_reader) = (c_writer.replace("1234", &k), c_reader.replace("1234", &k));
-    assert!(c_writer.contains(&k) && c_reader.contains(&k), "the seed no longer uses key 1234");
+    assert!(
+        c_writer.contains(&k) && c_reader.contains(&k),
+        "the seed no longer uses key 1234"
+    );
 
     let d = dir();
     let c_writer = testkit::compile_c(d.path(), "seed_sysv_write", &c_writer);

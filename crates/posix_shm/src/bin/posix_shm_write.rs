@@ -1,0 +1,139 @@
+//! posix_shm_write: the writer of the POSIX shared-memory pair.
+//!
+//! Ports the program of seed 003 §3.2 (`003_e9fcb1fc90da33dd.txt`, "posix共享内存").
+//! Chapter: `docs/src/posix_shm.md`.
+//!
+//! It creates the shared-memory object `/xyz` (`shm_open`), makes it one `student` record
+//! long (`ftruncate`), prints its size and mode (`fstat`), maps it and writes `test` / 29.
+//! The notes' program then unlinks the object at once, so no other process can ever open it;
+//! this one leaves it for `posix_shm_read`, which prints the record and unlinks it. `--unlink`
+//! does what the notes do.
+//!
+//! ```text
+//! $ posix_shm_write
+//! size=36, mode=0600
+//! $ ls -l /dev/shm/xyz             # Linux keeps POSIX shm objects on a tmpfs
+//! -rw------- 1 you you 36 ... /dev/shm/xyz
+//! $ posix_shm_read
+//! size=36, mode=0600
+//! name:test, age:29
+//! ```
+//!
+//! `--wait-stdin` keeps the object mapped until a line arrives on stdin; SIGINT, SIGTERM or
+//! SIGHUP while it waits unmap it, unlink it if this run created it, and end the program by
+//! that signal.
+//!
+//! Exit status: 0 done, 1 a call failed (the message names it), 2 bad arguments.
+
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::os::unix::fs::MetadataExt;
+
+use clap::Parser;
+use common::posix;
+use common::{Context, Error, Interrupts, Mapping, Result, err_exit};
+use posix_shm::{DEFAULT_NAME, Student, parse_name};
+
+/// Create a POSIX shared-memory object, size it to one student record, and write the record.
+#[derive(Parser, Debug)]
+#[command(name = "posix_shm_write", version)]
+struct Args {
+    /// Name of the object: '/' and up to 254 characters
+    #[arg(long, default_value = DEFAULT_NAME, value_parser = parse_name)]
+    name: std::ffi::CString,
+
+    /// Unlink the object before exiting, as the notes' program does (no reader can open it)
+    #[arg(long)]
+    unlink: bool,
+
+    /// Keep the object mapped until a line (or end of file) arrives on stdin
+    #[arg(long)]
+    wait_stdin: bool,
+}
+
+fn main() {
+    common::restore_sigpipe();
+    let args = Args::parse();
+    if let Err(err) = run(&args) {
+        err_exit!(err);
+    }
+}
+
+fn run(args: &Args) -> Result<()> {
+    let name = args.name.as_c_str();
+    let n = name.to_string_lossy();
+    // Not in the notes: from here on, SIGINT and friends wait until this program can clean up.
+    let interrupts = Interrupts::block().context("sigprocmask")?;
+
+    // fd = shm_open("/xyz", O_CREAT | O_RDWR, 0600);
+    // The notes ask for 0666: any user could read and change the record. 0600 is the owner's.
+    let fd = posix::shm_open(name, libc::O_CREAT | libc::O_RDWR, 0o600)
+        .with_context(|| format!("shm_open {n}"))?;
+    // The object is a file on tmpfs: File's set_len is ftruncate, its metadata is fstat.
+    let file = File::from(fd);
+
+    // fstat(fd, &buf); not in the notes. A new object is 0 bytes long. One of 36 bytes is a
+    // record an earlier writer left; anything else belongs to some other program.
+    let size = file.metadata().with_context(|| format!("fstat {n}"))?.len();
+    let created = match size {
+        0 => Some(posix::Created::new(name)), // ours: unlink it again if we fail from here on
+        s if s == Student::SIZE as u64 => None,
+        s => {
+            let why = format!(
+                "an object of {s} bytes has this name, not one {}-byte student record; left alone",
+                Student::SIZE
+            );
+            return Err(Error::msg(format!("shm_open {n}"), why));
+        }
+    };
+
+    // ftruncate(fd, sizeof(struct student));
+    file.set_len(Student::SIZE as u64)
+        .with_context(|| format!("ftruncate {n}"))?;
+
+    // fstat(fd, &buf); printf("size=%d, mode=%o\n", buf.st_size, buf.st_mode & 0777);
+    // The notes print the mode with %d: 420 for 0644. Octal is how modes are read.
+    let st = file.metadata().with_context(|| format!("fstat {n}"))?;
+    println!("size={}, mode={:04o}", st.size(), st.mode() & 0o777);
+
+    // p = mmap(NULL, buf.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    // The notes map PROT_WRITE alone; x86 lets such a page be read too, but POSIX does not
+    // promise it, and this program reads what it maps (through a Rust reference).
+    let len = st.size() as usize;
+    // SAFETY: the object is exactly `len` bytes (set just above), mapped readable and writable.
+    // The reader opens it only after this program is done writing.
+    let mut p = unsafe {
+        Mapping::new(
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            Some(file.as_fd()),
+            0,
+        )
+    }
+    .with_context(|| format!("mmap {n}"))?;
+
+    // strcpy(p->name, "test"); p->age = 29;
+    let student: &mut Student = bytemuck::from_bytes_mut(&mut p[..]);
+    student.set_name(b"test");
+    student.age = 29;
+
+    if args.wait_stdin {
+        println!("written; mapped until a line arrives on stdin");
+        interrupts.wait_for_stdin()?;
+    }
+
+    // munmap(p, buf.st_size); close(fd); the notes leave both to exit.
+    p.munmap().with_context(|| format!("munmap {n}"))?;
+    drop(file);
+
+    // shm_unlink("/xyz"); the notes do it here, so the object is gone before anyone reads it.
+    if args.unlink {
+        posix::shm_unlink(name).with_context(|| format!("shm_unlink {n}"))?;
+    }
+    // Done: the object stays for posix_shm_read (or is already unlinked).
+    if let Some(created) = created {
+        created.keep();
+    }
+    Ok(())
+}
