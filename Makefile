@@ -2,6 +2,8 @@
 # `make test` runs every check.
 
 .DEFAULT_GOAL := help
+# A task runner: targets run one after another in the order given (cargo parallelises itself).
+.NOTPARALLEL:
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
@@ -14,10 +16,11 @@ MDBOOK_VERSION := 0.5.4
 MDBOOK := $(or $(shell command -v mdbook 2>/dev/null),$(TOOLS)/bin/mdbook)
 
 # Every example's script, in the order the book teaches them.
-SCRIPTS := scripts/map_normalfile.sh scripts/anon_fork.sh
+SCRIPTS := scripts/map_normalfile.sh scripts/anon_fork.sh scripts/sysv_shm.sh scripts/posix_shm.sh
 
-.PHONY: help build run-all run-map-normalfile run-anon-fork \
-        test test-rust test-scripts lint fmt clippy shellcheck docs docs-open clean
+.PHONY: help build run-all run-map-normalfile run-anon-fork run-sysv run-posix-shm \
+        test test-rust test-scripts check-leftovers lint fmt clippy shellcheck docs docs-open \
+        clean clean-ipc
 
 help: ## List the targets (this text)
 	@echo "shm-by-example: C shared-memory IPC examples ported to Rust"
@@ -36,7 +39,13 @@ run-map-normalfile: build ## 1. Two unrelated processes share a file mapping (ma
 run-anon-fork: build ## 2. Parent and child share a mapping made before fork (anon_fork)
 	@scripts/anon_fork.sh
 
-test: lint docs test-rust test-scripts ## Every check: fmt, clippy, shellcheck, the book, all tests, the scripts
+run-sysv: build ## 3. System V shared memory: sysv_write, then sysv_read (ipcs -m between)
+	@scripts/sysv_shm.sh
+
+run-posix-shm: build ## 4. POSIX shared memory: posix_shm_write, then posix_shm_read (/dev/shm between)
+	@scripts/posix_shm.sh
+
+test: lint docs test-rust test-scripts check-leftovers ## Every check: fmt, clippy, shellcheck, the book, tests, scripts, leftovers
 	@echo "make test: all checks passed"
 
 test-rust: ## The unit and integration tests (they run the real binaries)
@@ -49,6 +58,9 @@ test-scripts: build ## Run every script; each checks the lines it waits for
 	    if ! $$s >"$$log" 2>&1; then cat "$$log"; rm -f "$$log"; echo "$$s failed"; exit 1; fi; \
 	    rm -f "$$log"; \
 	done
+
+check-leftovers: ## Fail if tests or scripts left a System V segment or POSIX shm object behind
+	@scripts/clean_ipc.sh --check
 
 lint: fmt clippy shellcheck ## cargo fmt --check, clippy -D warnings, shellcheck
 
@@ -82,3 +94,6 @@ $(TOOLS)/bin/mdbook:
 clean: ## Remove build output and the built book
 	$(CARGO) clean
 	rm -rf docs/book
+
+clean-ipc: ## List and remove this project's leftover segments and shm objects (only those)
+	@scripts/clean_ipc.sh

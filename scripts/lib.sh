@@ -11,12 +11,19 @@ bin_dir=${BIN_DIR:-$root/target/debug}
 prog=$(basename "$0")
 
 tmp=        # the temp directory, once make_tmp has made it
-bg_pid=     # the program running in the background, if any
+bg_pid=     # the program running in the background (start_bg), if any
+bg_out=     # ... the fd its stdout is read from
+bg_in=      # ... the fd its stdin is written to
 
+# On every way out: stop the background program, run the script's own `script_cleanup` if it
+# defines one (to remove a segment or shm object it may have left half way), remove $tmp.
 cleanup() {
     if [[ -n $bg_pid ]] && kill -0 "$bg_pid" 2>/dev/null; then
         kill "$bg_pid" 2>/dev/null || true
         wait "$bg_pid" 2>/dev/null || true
+    fi
+    if declare -F script_cleanup >/dev/null; then
+        script_cleanup || true
     fi
     if [[ -n $tmp ]]; then
         rm -rf -- "$tmp"
@@ -82,4 +89,34 @@ expect_line() {
     IFS= read -r -t 60 line <&"$1" || die "no line from the background program (wanted '$2')"
     printf '%s\n' "$line"
     [[ $line == "$2" ]] || die "expected '$2', got '$line'"
+}
+
+# start_bg PROGRAM ARGS...: show `$ PROGRAM ARGS &` and start the example binary PROGRAM in
+# the background, its stdin and stdout connected to this script (bg_expect, bg_release,
+# bg_wait).
+start_bg() {
+    show "$* &"
+    coproc BG { exec "$bin_dir/$1" "${@:2}"; }
+    # shellcheck disable=SC2153 # BG_PID is set by coproc BG
+    bg_pid=$BG_PID
+    # Copies of the coprocess's pipes: bash closes its own as soon as the program exits.
+    exec {bg_out}<&"${BG[0]}" {bg_in}>&"${BG[1]}"
+}
+
+# bg_expect WANT: wait for the background program's next line, which must be WANT.
+bg_expect() {
+    expect_line "$bg_out" "$1"
+}
+
+# bg_release: a line on the background program's stdin, which releases it.
+bg_release() {
+    echo >&"$bg_in"
+    exec {bg_in}>&-
+}
+
+# bg_wait: wait for the background program to end; fail if it fails.
+bg_wait() {
+    wait "$bg_pid"
+    bg_pid=
+    exec {bg_out}<&-
 }

@@ -16,24 +16,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # session DIR: writer holds, reader reads, writer lets go, reader reads again.
 session() {
     local file=$1/test_shm
-    local from_writer to_writer
 
-    show "map_normalfile1 --wait-stdin $file &"
-    coproc WRITER { exec "$bin_dir/map_normalfile1" --wait-stdin "$file"; }
-    bg_pid=$WRITER_PID
-    # Copies of the coprocess's pipes: bash closes its own as soon as the writer exits.
-    exec {from_writer}<&"${WRITER[0]}" {to_writer}>&"${WRITER[1]}"
-
-    expect_line "$from_writer" "initialize over"
+    start_bg map_normalfile1 --wait-stdin "$file"
+    bg_expect "initialize over"
     note "the writer holds its mapping: the reader sees all 10 records, 5 of them past the end of the 40-byte file"
     run map_normalfile2 "$file"
 
     note "release the writer (a line on its stdin): it calls msync, then munmap"
-    echo >&"$to_writer"
-    expect_line "$from_writer" "umap ok"
-    wait "$bg_pid"
-    bg_pid=
-    exec {from_writer}<&- {to_writer}>&-
+    bg_release
+    bg_expect "umap ok"
+    bg_wait
 
     note "the writer is gone; the file is still $(stat -c %s "$file") bytes long"
     run map_normalfile2 "$file"
