@@ -10,6 +10,7 @@
 //!   guards that detach, and that remove what this process created if it stops half way.
 //! - [`fork`], [`waitpid`], [`exit_child`]: the fork/wait steps of the parent–child examples.
 //! - [`Interrupts`]: SIGINT/SIGTERM/SIGHUP as events, so guards clean up before the process dies.
+//! - [`probe`]: one access to memory that may fault, in a forked child; SIGBUS/SIGSEGV reported.
 //! - [`page_size`]: `sysconf(_SC_PAGESIZE)`; never assume 4096.
 //! - [`restore_sigpipe`]: `prog | head` ends the program quietly, as it ends a C program.
 #![cfg(unix)]
@@ -18,6 +19,7 @@ pub mod error;
 pub mod mapping;
 pub mod people;
 pub mod posix;
+pub mod probe;
 pub mod process;
 pub mod signal;
 pub mod sysv;

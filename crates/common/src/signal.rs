@@ -80,6 +80,22 @@ impl Interrupts {
         }
     }
 
+    /// Returns at once: `Err` (with [`Error::signal`] set) if one of the signals has arrived.
+    /// For programs that do not wait but work in steps: check between the steps.
+    pub fn check(&self) -> Result<(), Error> {
+        let mut fd = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one initialised pollfd; a timeout of 0 does not wait.
+        let n = unsafe { libc::poll(&mut fd, 1, 0) };
+        if n > 0 {
+            return Err(Error::signal(self.read_signal()?));
+        }
+        Ok(())
+    }
+
     fn read_signal(&self) -> Result<libc::c_int, Error> {
         // SAFETY: signalfd_siginfo is plain data; all zeros is a valid value.
         let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };

@@ -1,0 +1,283 @@
+//! filesize_vs_mapsize: what happens when a mapping is larger, or smaller, than its file.
+//!
+//! Ports the first question of seed 000 §B (`000_2472ed93582ebe78.txt`: "当映射的内存大于文件大小？",
+//! and its example 5_ex_shm_test_filesize_mmapsize.c, not included in the notes; the program is
+//! UNP vol. 2's `test1.c`, §12.6). Chapter: `docs/src/filesize_vs_mapsize.md`.
+//!
+//! It makes a file FILESIZE bytes long, maps MAPSIZE bytes of it, and touches the first and
+//! the last byte of every page up to the larger of the two sizes, then the first byte after.
+//! The C program dies at the first fault; here each access runs in a forked child, so every
+//! one is reported: the value read, `SIGBUS` (inside the mapping but past the file's last
+//! page: no file page to map), or `SIGSEGV` (past the end of the mapping). A `PROT_NONE`
+//! reservation around the mapping makes the SIGSEGV certain, where C would touch whatever
+//! the loader placed next.
+//!
+//! ```text
+//! $ filesize_vs_mapsize                  # the notes' two cases: 5000/15000, 15000/5000
+//! $ filesize_vs_mapsize /tmp/f 5000 15000
+//! PAGESIZE = 4096
+//! ptr[0] = 0           in the file
+//! ...
+//! ptr[8192] = SIGBUS   in the mapping, past the last page of the file
+//! ```
+//!
+//! Exit status: 0 done (faults are part of the output), 1 a call failed, 2 bad arguments.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::ptr::{self, NonNull};
+
+use clap::Parser;
+use common::probe::{Outcome, probe};
+use common::{Context, Interrupts, Result, err_exit, page_size, usage_error};
+
+/// More pages than this are not probed (each probe is a fork): a usage error.
+const MAX_PAGES: u64 = 64;
+
+/// Map a file larger or smaller than the mapping and report what every access does.
+#[derive(Parser, Debug)]
+#[command(name = "filesize_vs_mapsize", version)]
+struct Args {
+    /// File to create (or truncate); without arguments, the notes' two cases run in a temp file
+    #[arg(requires_all = ["filesize", "mapsize"])]
+    file: Option<PathBuf>,
+
+    /// Bytes in the file
+    filesize: Option<u64>,
+
+    /// Bytes to map
+    mapsize: Option<u64>,
+}
+
+fn main() {
+    common::restore_sigpipe();
+    let args = Args::parse();
+    for size in [args.filesize, args.mapsize].into_iter().flatten() {
+        if size.max(1).div_ceil(page_size() as u64) + 1 > MAX_PAGES {
+            usage_error::<Args>(format!(
+                "{size} bytes is more than {MAX_PAGES} pages of {} bytes: too many accesses to probe",
+                page_size()
+            ));
+        }
+    }
+    if args.mapsize == Some(0) {
+        usage_error::<Args>("mapsize must be at least 1: mmap refuses a length of 0");
+    }
+    if let Err(err) = run(&args) {
+        err_exit!(err);
+    }
+}
+
+fn run(args: &Args) -> Result<()> {
+    // The probes take a moment: a Ctrl-C between them must still remove the temp file.
+    let interrupts = Interrupts::block().context("sigprocmask")?;
+    let (Some(file), Some(filesize), Some(mapsize)) = (&args.file, args.filesize, args.mapsize)
+    else {
+        // The notes' two cases, in a file removed on every way out (the guard's Drop).
+        let tmp = tempfile::Builder::new()
+            .prefix("filesize_vs_mapsize.")
+            .tempfile()
+            .context("create a temp file")?;
+        test(tmp.path(), 5000, 15000, &interrupts)?;
+        println!();
+        return test(tmp.path(), 15000, 5000, &interrupts);
+    };
+    test(file, filesize, mapsize, &interrupts)
+}
+
+/// The C program: one file size, one mapping size, every page probed.
+fn test(path: &Path, filesize: u64, mapsize: u64, interrupts: &Interrupts) -> Result<()> {
+    let p = path.display();
+    let ps = page_size() as u64;
+    println!("filesize = {filesize}, mapsize = {mapsize}");
+
+    // fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0644);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW) // do not follow a symlink planted in a shared directory
+        .open(path)
+        .with_context(|| format!("open {p}"))?;
+
+    // lseek(fd, filesize - 1, SEEK_SET); write(fd, "", 1);
+    // (With filesize 0 there is no last byte to write: the file stays empty.)
+    if filesize > 0 {
+        file.seek(SeekFrom::Start(filesize - 1))
+            .with_context(|| format!("lseek {p}"))?;
+        file.write_all(&[0]).with_context(|| format!("write {p}"))?;
+    }
+
+    // Not in the C: reserve every page a probe can reach, one more than the larger size
+    // covers, with PROT_NONE. The file is then mapped over the start of the reservation, so
+    // the first page past the mapping is ours too, and touching it is a certain SIGSEGV.
+    let pages = filesize.max(mapsize).div_ceil(ps);
+    let reserved = Reservation::new(((pages + 1) * ps) as usize).context("mmap PROT_NONE")?;
+
+    // ptr = mmap(NULL, mapsize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    // Here at the reservation's address, with MAP_FIXED, which replaces those pages of it.
+    let ptr = reserved
+        .map_file(mapsize as usize, &file)
+        .with_context(|| format!("mmap {p}"))?;
+
+    // close(fd);
+    drop(file);
+
+    // pagesize = sysconf(_SC_PAGESIZE); printf("PAGESIZE = %ld\n", pagesize);
+    println!("PAGESIZE = {ps}");
+
+    // for (i = 0; i < max(filesize, mapsize); i += pagesize) {
+    //     printf("ptr[%d] = %d\n", i, ptr[i]); ptr[i] = 1;
+    //     printf("ptr[%d] = %d\n", i + pagesize - 1, ptr[i + pagesize - 1]); ptr[i + pagesize - 1] = 1;
+    // }
+    // printf("ptr[%d] = %d\n", i, ptr[i]);
+    let mut offsets: Vec<u64> = (0..pages)
+        .flat_map(|page| [page * ps, page * ps + ps - 1])
+        .collect();
+    offsets.push(pages * ps);
+    let mut outcomes = Vec::with_capacity(offsets.len());
+    for &offset in &offsets {
+        interrupts.check()?;
+        let addr = ptr.as_ptr().wrapping_add(offset as usize);
+        // SAFETY: this program starts no threads; `offset` is below (pages + 1) * ps, so the
+        // byte lies in the reservation, which this program owns whole.
+        let outcome =
+            unsafe { probe(addr, Some(1)) }.with_context(|| format!("probe ptr[{offset}]"))?;
+        let line = format!("ptr[{offset}] = {outcome}");
+        println!("{line:<20} {}", reason(offset, outcome, filesize));
+        outcomes.push(outcome);
+    }
+
+    println!();
+    picture(filesize, mapsize, ps, &offsets, &outcomes);
+    // munmap: dropping the reservation unmaps its whole range, the file mapping in it too.
+    drop(reserved);
+    Ok(())
+}
+
+/// Why an access did what it did.
+fn reason(offset: u64, outcome: Outcome, filesize: u64) -> &'static str {
+    match outcome {
+        Outcome::Value(_) if offset < filesize => "in the file",
+        Outcome::Value(_) => {
+            "past the end of the file, in its last page: reads 0, never written to the file"
+        }
+        Outcome::Signal(libc::SIGBUS) => "in the mapping, past the last page of the file",
+        Outcome::Signal(libc::SIGSEGV) => "past the end of the mapping",
+        Outcome::Signal(_) => "unexpected signal",
+    }
+}
+
+/// File pages against mapped pages, and what an access to each page did.
+fn picture(filesize: u64, mapsize: u64, ps: u64, offsets: &[u64], outcomes: &[Outcome]) {
+    const W: u64 = 8; // characters a page
+    let pages = offsets.last().map_or(0, |last| last / ps + 1);
+    let (mut head, mut file, mut map, mut access) = (
+        "page:    ".to_owned(),
+        "file:    ".to_owned(),
+        "mapping: ".to_owned(),
+        "access:  ".to_owned(),
+    );
+    for page in 0..pages {
+        let start = page * ps;
+        head.push_str(&format!("{page:<9}"));
+        // '#' for bytes of the file, '.' for the rest of the file's last page.
+        let in_file = filesize.saturating_sub(start).min(ps);
+        let cell = match in_file {
+            0 => " ".repeat(W as usize),
+            n => {
+                let hashes = (n * W).div_ceil(ps);
+                "#".repeat(hashes as usize) + &".".repeat((W - hashes) as usize)
+            }
+        };
+        file.push_str(&cell);
+        file.push(' ');
+        map.push_str(if start < mapsize {
+            "======== "
+        } else {
+            "         "
+        });
+        let outcome = offsets
+            .iter()
+            .zip(outcomes)
+            .find(|(o, _)| **o / ps == page)
+            .map(|(_, o)| *o);
+        let word = match outcome {
+            Some(Outcome::Value(_)) => "ok".to_owned(),
+            Some(signal) => signal.to_string(),
+            None => String::new(),
+        };
+        access.push_str(&format!("{word:<9}"));
+    }
+    for line in [head, file, map, access] {
+        println!("{}", line.trim_end());
+    }
+    println!(
+        "(# file bytes, . rest of the file's last page, = mapped page; a mapping covers whole pages)"
+    );
+}
+
+/// A range of address space reserved with `PROT_NONE`: any access to it raises SIGSEGV until
+/// something is mapped over it. Unmapped, with whatever was mapped into it, when dropped.
+struct Reservation {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+impl Reservation {
+    /// mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+    fn new(len: usize) -> std::io::Result<Reservation> {
+        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
+        // SAFETY: a NULL address without MAP_FIXED cannot replace an existing mapping; pages
+        // with PROT_NONE and no backing store use no memory.
+        let addr = unsafe { libc::mmap(ptr::null_mut(), len, libc::PROT_NONE, flags, -1, 0) };
+        if addr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        let ptr =
+            NonNull::new(addr.cast()).ok_or_else(|| std::io::Error::other("mmap returned NULL"))?;
+        Ok(Reservation { ptr, len })
+    }
+
+    /// mmap(start, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0): the file,
+    /// mapped over the start of the reservation.
+    fn map_file(&self, len: usize, file: &File) -> std::io::Result<NonNull<u8>> {
+        assert!(
+            len <= self.len,
+            "the file mapping must fit in the reservation"
+        );
+        let (prot, flags) = (
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_FIXED,
+        );
+        // SAFETY: MAP_FIXED replaces only pages of this reservation (`len` fits in it, checked
+        // above), which nothing else uses; the reservation unmaps them when dropped.
+        let addr = unsafe {
+            libc::mmap(
+                self.ptr.as_ptr().cast(),
+                len,
+                prot,
+                flags,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if addr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(self.ptr)
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        // SAFETY: the range is this reservation's, with the file mapping inside it; no
+        // pointer into it is used after this.
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
+    }
+}
