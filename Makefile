@@ -16,9 +16,11 @@ MDBOOK_VERSION := 0.5.4
 MDBOOK := $(or $(shell command -v mdbook 2>/dev/null),$(TOOLS)/bin/mdbook)
 
 # Every example's script, in the order the book teaches them.
-SCRIPTS := scripts/map_normalfile.sh scripts/anon_fork.sh scripts/sysv_shm.sh scripts/posix_shm.sh
+SCRIPTS := scripts/map_normalfile.sh scripts/anon_fork.sh scripts/sysv_shm.sh scripts/posix_shm.sh \
+           scripts/filesize_vs_mapsize.sh scripts/map_grow_file.sh
 
 .PHONY: help build run-all run-map-normalfile run-anon-fork run-sysv run-posix-shm \
+        run-filesize-vs-mapsize run-map-grow-file \
         test test-rust test-scripts check-leftovers lint fmt clippy shellcheck docs docs-open \
         clean clean-ipc
 
@@ -44,6 +46,12 @@ run-sysv: build ## 3. System V shared memory: sysv_write, then sysv_read (ipcs -
 
 run-posix-shm: build ## 4. POSIX shared memory: posix_shm_write, then posix_shm_read (/dev/shm between)
 	@scripts/posix_shm.sh
+
+run-filesize-vs-mapsize: build ## 5. A mapping larger or smaller than its file: 0, SIGBUS, SIGSEGV
+	@scripts/filesize_vs_mapsize.sh
+
+run-map-grow-file: build ## 6. Map more than the file holds and use it as the file grows
+	@scripts/map_grow_file.sh
 
 test: lint docs test-rust test-scripts check-leftovers ## Every check: fmt, clippy, shellcheck, the book, tests, scripts, leftovers
 	@echo "make test: all checks passed"

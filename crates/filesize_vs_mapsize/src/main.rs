@@ -58,8 +58,7 @@ fn main() {
     for size in [args.filesize, args.mapsize].into_iter().flatten() {
         if size.max(1).div_ceil(page_size() as u64) + 1 > MAX_PAGES {
             usage_error::<Args>(format!(
-                "{size} bytes is more than {MAX_PAGES} pages of {} bytes: too many accesses to probe",
-                page_size()
+                "{size} bytes is more than {MAX_PAGES} pages: too many accesses to probe"
             ));
         }
     }
@@ -92,7 +91,6 @@ fn run(args: &Args) -> Result<()> {
 fn test(path: &Path, filesize: u64, mapsize: u64, interrupts: &Interrupts) -> Result<()> {
     let p = path.display();
     let ps = page_size() as u64;
-    println!("filesize = {filesize}, mapsize = {mapsize}");
 
     // fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0644);
     let mut file = OpenOptions::new()
@@ -129,6 +127,7 @@ fn test(path: &Path, filesize: u64, mapsize: u64, interrupts: &Interrupts) -> Re
     drop(file);
 
     // pagesize = sysconf(_SC_PAGESIZE); printf("PAGESIZE = %ld\n", pagesize);
+    println!("filesize = {filesize}, mapsize = {mapsize}");
     println!("PAGESIZE = {ps}");
 
     // for (i = 0; i < max(filesize, mapsize); i += pagesize) {
