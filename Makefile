@@ -27,7 +27,7 @@ SCRIPTS := scripts/map_normalfile.sh scripts/anon_fork.sh scripts/sysv_shm.sh sc
 help: ## List the targets (this text)
 	@echo "shm-by-example: C shared-memory IPC examples ported to Rust"
 	@echo
-	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-zA-Z0-9_-]*:.*## / { printf "  make %-20s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-zA-Z0-9_-]*:.*## / { printf "  make %-24s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 build: ## Build every example program (target/debug)
 	$(CARGO) build --workspace --bins
