@@ -15,6 +15,7 @@
 //! ```text
 //! $ filesize_vs_mapsize                  # the notes' two cases: 5000/15000, 15000/5000
 //! $ filesize_vs_mapsize /tmp/f 5000 15000
+//! filesize = 5000, mapsize = 15000
 //! PAGESIZE = 4096
 //! ptr[0] = 0           in the file
 //! ...
@@ -82,9 +83,13 @@ fn run(args: &Args) -> Result<()> {
             .context("create a temp file")?;
         test(tmp.path(), 5000, 15000, &interrupts)?;
         println!();
-        return test(tmp.path(), 15000, 5000, &interrupts);
+        test(tmp.path(), 15000, 5000, &interrupts)?;
+        // Remove the file before a signal that came at the very end ends the program.
+        drop(tmp);
+        return interrupts.check();
     };
-    test(file, filesize, mapsize, &interrupts)
+    test(file, filesize, mapsize, &interrupts)?;
+    interrupts.check()
 }
 
 /// The C program: one file size, one mapping size, every page probed.

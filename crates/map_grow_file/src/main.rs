@@ -139,7 +139,9 @@ fn classic(path: Option<&Path>) -> Result<()> {
         "the file is {} bytes; it holds the {ones} bytes of 1 written through the mapping",
         bytes.len()
     );
-    Ok(())
+    // A signal that came while this program worked ends it now (the temp file goes first:
+    // returning drops it).
+    interrupts.check()
 }
 
 /// One access at `offset` of the mapping, in a child process.

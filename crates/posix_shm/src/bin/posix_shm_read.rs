@@ -46,7 +46,7 @@ fn run(args: &Args) -> Result<()> {
     let name = args.name.as_c_str();
     let n = name.to_string_lossy();
     // A SIGINT now waits until the object is unlinked, as it would have been.
-    let _interrupts = Interrupts::block().context("sigprocmask")?;
+    let interrupts = Interrupts::block().context("sigprocmask")?;
 
     // fd = shm_open("/xyz", O_RDONLY, 0);
     // No O_CREAT: open the writer's object, never make an empty one.
@@ -98,5 +98,6 @@ fn run(args: &Args) -> Result<()> {
     // shm_unlink("/xyz");
     // Without it the object stays in /dev/shm until reboot.
     posix::shm_unlink(name).with_context(|| format!("shm_unlink {n}"))?;
-    Ok(())
+    // A signal that came while this program worked ends it now, with the object gone.
+    interrupts.check()
 }

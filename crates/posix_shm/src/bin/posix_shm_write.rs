@@ -65,27 +65,34 @@ fn run(args: &Args) -> Result<()> {
     // Not in the notes: from here on, SIGINT and friends wait until this program can clean up.
     let interrupts = Interrupts::block().context("sigprocmask")?;
 
-    // fd = shm_open("/xyz", O_CREAT | O_RDWR, 0600);
-    // The notes ask for 0666: any user could read and change the record. 0600 is the owner's.
-    let fd = posix::shm_open(name, libc::O_CREAT | libc::O_RDWR, 0o600)
-        .with_context(|| format!("shm_open {n}"))?;
+    // fd = shm_open("/xyz", O_CREAT | O_EXCL | O_RDWR, 0600);
+    // The notes ask for 0666: any user could read and change the record; 0600 is the owner's.
+    // O_EXCL, not in the notes, makes the call fail if the name is taken, so this run knows
+    // whether the object is its own: if it is, a failure from here on unlinks it again.
+    let (fd, created) =
+        match posix::shm_open(name, libc::O_CREAT | libc::O_EXCL | libc::O_RDWR, 0o600) {
+            Ok(fd) => (fd, Some(posix::Created::new(name))),
+            // The name is taken: by an earlier writer's record, or by something else. Open it.
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+                let fd = posix::shm_open(name, libc::O_RDWR, 0)
+                    .with_context(|| format!("shm_open {n}"))?;
+                (fd, None)
+            }
+            Err(e) => return Err(Error::new(format!("shm_open {n}"), e)),
+        };
     // The object is a file on tmpfs: File's set_len is ftruncate, its metadata is fstat.
     let file = File::from(fd);
 
-    // fstat(fd, &buf); not in the notes. A new object is 0 bytes long. One of 36 bytes is a
-    // record an earlier writer left; anything else belongs to some other program.
+    // fstat(fd, &buf); not in the notes. An object found under the name must be exactly one
+    // record, or it is someone else's and is left alone. (A new one is 0 bytes long.)
     let size = file.metadata().with_context(|| format!("fstat {n}"))?.len();
-    let created = match size {
-        0 => Some(posix::Created::new(name)), // ours: unlink it again if we fail from here on
-        s if s == Student::SIZE as u64 => None,
-        s => {
-            let why = format!(
-                "an object of {s} bytes has this name, not one {}-byte student record; left alone",
-                Student::SIZE
-            );
-            return Err(Error::msg(format!("shm_open {n}"), why));
-        }
-    };
+    if created.is_none() && size != Student::SIZE as u64 {
+        let why = format!(
+            "an object of {size} bytes has this name, not one {}-byte student record; left alone",
+            Student::SIZE
+        );
+        return Err(Error::msg(format!("shm_open {n}"), why));
+    }
 
     // ftruncate(fd, sizeof(struct student));
     file.set_len(Student::SIZE as u64)
@@ -135,5 +142,6 @@ fn run(args: &Args) -> Result<()> {
     if let Some(created) = created {
         created.keep();
     }
-    Ok(())
+    // A signal that came while this program worked ends it now, with everything in order.
+    interrupts.check()
 }

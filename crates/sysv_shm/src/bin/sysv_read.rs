@@ -46,7 +46,7 @@ fn run(args: &Args) -> Result<()> {
     let key = args.key.key::<Args>()?;
     let k = key_hex(key);
     // Not in the notes: a SIGINT now waits until the segment is removed, as it would have been.
-    let _interrupts = Interrupts::block().context("sigprocmask")?;
+    let interrupts = Interrupts::block().context("sigprocmask")?;
 
     // shmid = shmget(1234, 0, 0);
     // No IPC_CREAT: find the segment, never make one. (The notes pass sizeof(STU) as the size;
@@ -98,7 +98,8 @@ fn run(args: &Args) -> Result<()> {
     // shmctl(shmid, IPC_RMID, NULL);
     // The segment would otherwise stay until reboot (or ipcrm).
     sysv::shmctl_rmid(shmid).with_context(|| format!("shmctl {k} IPC_RMID"))?;
-    Ok(())
+    // A signal that came while this program worked ends it now, with the segment gone.
+    interrupts.check()
 }
 
 /// What IPC_STAT says, by the names of the C fields.

@@ -54,28 +54,33 @@ fn run(args: &Args) -> Result<()> {
     // Not in the notes: from here on, SIGINT and friends wait until this program can clean up.
     let interrupts = Interrupts::block().context("sigprocmask")?;
 
-    // shmid = shmget(1234, sizeof(people), IPC_CREAT | 0600);
-    // Opens the segment under the key, or creates it. The notes ask for 0666: any user could
-    // then read and change it. 0600 keeps it to its owner (`ipcs -m` shows perms 600).
-    let shmid = sysv::shmget(key, People::SIZE, libc::IPC_CREAT | 0o600)
-        .map_err(|e| wrong_size_hint(e, &k))?;
+    // shmid = shmget(1234, sizeof(people), IPC_CREAT | IPC_EXCL | 0600);
+    // The notes ask for 0666: any user could then read and change the record; 0600 keeps it
+    // to its owner (`ipcs -m` shows perms 600). IPC_EXCL, not in the notes, makes the call
+    // fail if the key is taken, so this run knows whether the segment is its own: if it is,
+    // a failure from here on removes it again (the guard's Drop).
+    let (shmid, created) =
+        match sysv::shmget(key, People::SIZE, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) {
+            Ok(shmid) => (shmid, Some(sysv::Created::new(shmid))),
+            // The key is taken: by an earlier writer's record, or by something else. Open it.
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+                let shmid = sysv::shmget(key, 0, 0).with_context(|| format!("shmget {k}"))?;
+                (shmid, None)
+            }
+            Err(e) => return Err(Error::new(format!("shmget {k}"), e)),
+        };
 
-    // shmctl(shmid, IPC_STAT, &ds); not in the notes. shmget accepts a segment at least as
-    // large as asked for: make sure this one is exactly a record, or leave it alone. And
-    // learn whether this run created it: then a failure below must remove it again.
+    // shmctl(shmid, IPC_STAT, &ds); not in the notes. A segment found under the key must be
+    // exactly one record, or it is someone else's and is left alone.
     let ds = sysv::shmctl_stat(shmid).with_context(|| format!("shmctl {k} IPC_STAT"))?;
     if ds.shm_segsz != People::SIZE {
-        return Err(Error::msg(
-            format!("key {k}"),
-            format!(
-                "a segment of {} bytes has this key, not one {}-byte people record; left alone",
-                ds.shm_segsz,
-                People::SIZE
-            ),
-        ));
+        let why = format!(
+            "a segment of {} bytes has this key, not one {}-byte people record; left alone",
+            ds.shm_segsz,
+            People::SIZE
+        );
+        return Err(Error::msg(format!("key {k}"), why));
     }
-    // SAFETY: getpid has no preconditions.
-    let created = (ds.shm_cpid == unsafe { libc::getpid() }).then(|| sysv::Created::new(shmid));
 
     // p = shmat(shmid, NULL, 0);
     // The notes pass SHM_RND, which only rounds an address given in the second argument; with
@@ -104,14 +109,6 @@ fn run(args: &Args) -> Result<()> {
     if let Some(created) = created {
         created.keep();
     }
-    Ok(())
-}
-
-/// shmget fails with EINVAL when the segment under the key is smaller than asked for.
-fn wrong_size_hint(err: std::io::Error, k: &str) -> Error {
-    let context = format!("shmget {k}");
-    if err.raw_os_error() == Some(libc::EINVAL) {
-        return Error::new(context, err).hint("a smaller segment has this key? see ipcs -m");
-    }
-    Error::new(context, err)
+    // A signal that came while this program worked ends it now, with everything in order.
+    interrupts.check()
 }
