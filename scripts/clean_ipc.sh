@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # clean_ipc.sh: list and remove what this project's programs may have left behind (a writer
 # killed with SIGKILL cannot clean up), and nothing else. Only what you own and what no
-# process has attached, among:
+# process has attached (System V) or mapped or open (POSIX), among:
 #   - System V segments under the notes' key 0x000004d2 that are one 8-byte people record,
 #     or under a key 0x5342xxxx (the namespace the tests and scripts use);
 #   - POSIX shm objects /xyz that are one 36-byte student record, or /shm-by-example.*.
@@ -16,6 +16,21 @@ set -euo pipefail
 usage() {
     echo "usage: $(basename "$0") [--dry-run | --check]" >&2
     exit 2
+}
+
+# in_use FILE: whether some process (one whose /proc entries we may read) maps FILE or has
+# it open. An object still in use is not a leftover.
+in_use() {
+    local proc fd
+    for proc in /proc/[0-9]*; do
+        if awk -v f="$1" '$6 == f { found = 1 } END { exit !found }' "$proc/maps" 2>/dev/null; then
+            return 0
+        fi
+        for fd in "$proc"/fd/*; do
+            [[ $(readlink "$fd" 2>/dev/null) == "$1" ]] && return 0
+        done
+    done
+    return 1
 }
 
 main() {
@@ -56,6 +71,7 @@ main() {
         if [[ $f == /dev/shm/xyz ]]; then
             [[ $mode != check && $(stat -c %s "$f") == 36 ]] || continue
         fi
+        in_use "$f" && continue
         found=1
         printf 'POSIX shm object: /%s, %s bytes' "${f#/dev/shm/}" "$(stat -c %s "$f")"
         if [[ $mode == remove ]]; then
