@@ -29,7 +29,7 @@ pub mod testkit;
 pub use error::{Context, Error, Result, usage_error};
 pub use mapping::Mapping;
 pub use people::People;
-pub use process::{Fork, exit_child, fork, waitpid};
+pub use process::{Child, Fork, exit_child, fork, waitpid};
 pub use signal::Interrupts;
 
 /// Puts `SIGPIPE` back to its default action, which Rust's runtime sets to "ignore" before

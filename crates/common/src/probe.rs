@@ -42,6 +42,12 @@ pub unsafe fn probe(addr: *mut u8, write: Option<u8>) -> io::Result<Outcome> {
     // SAFETY: the caller guarantees the process is single-threaded.
     match unsafe { fork() }? {
         Fork::Child => {
+            // The default action for the two signals: Rust's runtime handles SIGSEGV and
+            // SIGBUS to report stack overflows; this child should simply die of them.
+            for signo in [libc::SIGBUS, libc::SIGSEGV] {
+                // SAFETY: SIG_DFL installs no handler.
+                unsafe { libc::signal(signo, libc::SIG_DFL) };
+            }
             // A fault here is the expected answer, not a crash to keep: no core dump.
             // SAFETY: prctl(PR_SET_DUMPABLE) takes plain values.
             unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };

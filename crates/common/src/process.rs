@@ -49,6 +49,62 @@ pub fn waitpid(pid: libc::pid_t) -> io::Result<ExitStatus> {
     }
 }
 
+/// A forked child the parent is responsible for: [`Child::wait`] reaps it; if the parent
+/// leaves early (an error, a signal), dropping the guard kills and reaps it, so no child
+/// process outlives the program.
+#[derive(Debug)]
+pub struct Child {
+    pid: libc::pid_t,
+    status: Option<ExitStatus>,
+}
+
+impl Child {
+    /// Takes charge of the child `pid` (from [`Fork::Parent`]).
+    pub fn new(pid: libc::pid_t) -> Child {
+        Child { pid, status: None }
+    }
+
+    /// The child's pid.
+    pub fn pid(&self) -> libc::pid_t {
+        self.pid
+    }
+
+    /// `waitpid(pid, &status, WNOHANG)`: how the child ended, or `None` if it is running.
+    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        if self.status.is_none() {
+            let mut status = 0;
+            // SAFETY: `status` is a valid place for the kernel to store the child's status.
+            match unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) } {
+                -1 => return Err(io::Error::last_os_error()),
+                0 => {}
+                _ => self.status = Some(ExitStatus::from_raw(status)),
+            }
+        }
+        Ok(self.status)
+    }
+
+    /// `waitpid(pid, &status, 0)`: waits for the child to end.
+    pub fn wait(mut self) -> io::Result<ExitStatus> {
+        let status = match self.status {
+            Some(status) => status,
+            None => waitpid(self.pid)?,
+        };
+        self.status = Some(status);
+        Ok(status)
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if self.status.is_none() {
+            // SAFETY: kill takes plain values; the pid is our unreaped child, so it cannot
+            // have been reused by another process.
+            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+            let _ = waitpid(self.pid);
+        }
+    }
+}
+
 /// Ends a forked child: flushes stdout, then `_exit(code)`.
 ///
 /// `_exit`, not `exit`: the child shares the parent's guards (a mapping, a temp file, a shm

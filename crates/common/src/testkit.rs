@@ -119,7 +119,8 @@ impl Transcript {
     /// Waits for the next line of a background program and records it.
     pub fn line(&mut self, bg: &mut Background) -> String {
         let line = bg.line();
-        self.text.push_str(&line);
+        let shown = self.redact(line.as_bytes());
+        self.text.push_str(&shown);
         self.text.push('\n');
         line
     }

@@ -36,7 +36,7 @@ use common::probe::{Outcome, probe};
 use common::{Context, Interrupts, Result, err_exit, page_size, usage_error};
 
 /// More pages than this are not probed (each probe is a fork): a usage error.
-const MAX_PAGES: u64 = 64;
+const MAX_PAGES: u64 = 63;
 
 /// Map a file larger or smaller than the mapping and report what every access does.
 #[derive(Parser, Debug)]
@@ -57,7 +57,7 @@ fn main() {
     common::restore_sigpipe();
     let args = Args::parse();
     for size in [args.filesize, args.mapsize].into_iter().flatten() {
-        if size.max(1).div_ceil(page_size() as u64) + 1 > MAX_PAGES {
+        if size.div_ceil(page_size() as u64) > MAX_PAGES {
             usage_error::<Args>(format!(
                 "{size} bytes is more than {MAX_PAGES} pages: too many accesses to probe"
             ));
@@ -168,9 +168,7 @@ fn test(path: &Path, filesize: u64, mapsize: u64, interrupts: &Interrupts) -> Re
 fn reason(offset: u64, outcome: Outcome, filesize: u64) -> &'static str {
     match outcome {
         Outcome::Value(_) if offset < filesize => "in the file",
-        Outcome::Value(_) => {
-            "past the end of the file, in its last page: reads 0, never written to the file"
-        }
+        Outcome::Value(_) => "past the end of the file, in its last page: not written to the file",
         Outcome::Signal(libc::SIGBUS) => "in the mapping, past the last page of the file",
         Outcome::Signal(libc::SIGSEGV) => "past the end of the mapping",
         Outcome::Signal(_) => "unexpected signal",

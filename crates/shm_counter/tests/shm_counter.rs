@@ -1,0 +1,255 @@
+//! shm_counter run for real. Runs whose output is fixed are compared whole with the
+//! transcripts in `tests/transcripts/` (which `docs/src/shm_counter.md` includes); the
+//! unprotected runs, whose count varies, are checked line by line.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+use std::ffi::OsStr;
+use std::os::unix::process::ExitStatusExt;
+use std::process::Command;
+
+use common::testkit::{self, Transcript};
+use snapbox::file;
+
+const PROG: &str = env!("CARGO_BIN_EXE_shm_counter");
+
+fn args<'a>(list: &'a [&'a str]) -> Vec<&'a OsStr> {
+    list.iter().map(OsStr::new).collect()
+}
+
+/// `counter = C, expected E, lost updates L` → (C, E, L).
+fn result_line(stdout: &str) -> (u64, u64, u64) {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("counter = "))
+        .expect("no result line");
+    let nums: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    (nums[0], nums[1], nums[2])
+}
+
+#[test]
+fn every_protected_way_counts_every_increment() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let mut t = Transcript::new(dir.path());
+    let name = testkit::unique_shm_name();
+    t.redact_literal(name.clone(), "[NAME]");
+    for sync in ["mutex", "robust", "atomic"] {
+        for backing in ["file", "anon", "posix"] {
+            let mut a = vec!["--loops", "20000", "--sync", sync, "--backing", backing];
+            if backing == "posix" {
+                a.extend(["--name", &name]);
+            }
+            let out = Command::new(PROG)
+                .args(&a)
+                .env("TMPDIR", dir.path())
+                .output()
+                .unwrap();
+            t.comment(&format!(
+                "shm_counter {}",
+                a.join(" ").replace(&name, "[NAME]")
+            ));
+            t.output(&out);
+            assert!(!testkit::shm_exists(&name), "{name} left behind");
+        }
+    }
+    t.assert_eq(file!["transcripts/protected.txt"]);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "a temp file was left behind"
+    );
+}
+
+#[test]
+fn without_protection_the_arithmetic_of_lost_updates_holds() {
+    for backing in ["anon", "file"] {
+        let out = testkit::run_ok(
+            PROG,
+            &args(&["--loops", "300000", "--sync", "none", "--backing", backing]),
+        );
+        assert!(out.starts_with(&format!(
+            "backing {backing}, sync none: parent and child each increment the counter 300000 times\n"
+        )));
+        let (counter, expected, lost) = result_line(&out);
+        assert_eq!(expected, 600_000);
+        assert!(
+            counter <= expected,
+            "more increments than were made: {counter}"
+        );
+        assert!(
+            counter >= 300_000,
+            "fewer than one process alone made: {counter}"
+        );
+        assert_eq!(lost, expected - counter);
+    }
+}
+
+#[test]
+fn trace_prints_every_value_once_in_order_under_the_lock() {
+    let out = testkit::run_ok(PROG, &args(&["--loops", "50", "--trace"]));
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some("backing anon, sync mutex: parent and child each increment the counter 50 times")
+    );
+    let trace: Vec<(&str, u64)> = lines
+        .by_ref()
+        .take(100)
+        .map(|l| {
+            let (who, v) = l.split_once(": ").unwrap();
+            (who, v.parse().unwrap())
+        })
+        .collect();
+    // Printed while holding the lock: the values come out in order.
+    assert_eq!(
+        trace.iter().map(|(_, v)| *v).collect::<Vec<_>>(),
+        (0..100).collect::<Vec<_>>()
+    );
+    assert_eq!(trace.iter().filter(|(w, _)| *w == "parent").count(), 50);
+    assert_eq!(trace.iter().filter(|(w, _)| *w == "child").count(), 50);
+    assert_eq!(
+        lines.next(),
+        Some("counter = 100, expected 100, lost updates 0")
+    );
+}
+
+#[test]
+fn a_robust_mutex_survives_an_owner_killed_holding_it() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let mut t = Transcript::new(dir.path());
+    t.run(
+        PROG,
+        &args(&[
+            "--loops",
+            "1000",
+            "--sync",
+            "robust",
+            "--child-dies-holding-lock",
+        ]),
+    );
+    t.run(
+        PROG,
+        &args(&[
+            "--loops",
+            "1000",
+            "--sync",
+            "mutex",
+            "--child-dies-holding-lock",
+        ]),
+    );
+    t.assert_eq(file!["transcripts/owner_dies.txt"]);
+}
+
+#[test]
+fn two_unrelated_processes_share_a_named_counter() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let name = testkit::unique_shm_name();
+    let mut t = Transcript::new(dir.path());
+    t.redact_literal(name.clone(), "[NAME]");
+    let common = ["--backing", "posix", "--name", &name, "--loops", "50000"];
+    let mut first = t.start(PROG, &args(&[&common[..], &["--role", "first"]].concat()));
+    t.line(&mut first);
+    t.line(&mut first);
+    assert!(testkit::shm_exists(&name));
+    t.run(
+        PROG,
+        &args(&["--backing", "posix", "--name", &name, "--role", "second"]),
+    );
+    t.output(&first.finish());
+    t.assert_eq(file!["transcripts/roles.txt"]);
+    assert!(
+        !testkit::shm_exists(&name),
+        "the first process must remove the object"
+    );
+}
+
+#[test]
+fn the_first_process_removes_its_object_when_interrupted() {
+    for signo in [libc::SIGINT, libc::SIGTERM] {
+        let name = testkit::unique_shm_name();
+        let mut first = testkit::Background::spawn(
+            PROG,
+            &args(&["--backing", "posix", "--name", &name, "--role", "first"]),
+        );
+        first.line();
+        assert!(testkit::shm_exists(&name));
+        testkit::kill(first.pid(), signo);
+        let out = first.finish();
+        assert_eq!(out.status.signal(), Some(signo));
+        assert!(
+            !testkit::shm_exists(&name),
+            "object left after signal {signo}"
+        );
+    }
+}
+
+#[test]
+fn an_interrupted_parent_takes_its_child_and_its_object_with_it() {
+    let name = testkit::unique_shm_name();
+    let mut parent = testkit::Background::spawn(
+        PROG,
+        &args(&[
+            "--backing",
+            "posix",
+            "--name",
+            &name,
+            "--loops",
+            "4000000000",
+            "--sync",
+            "robust",
+        ]),
+    );
+    parent.line();
+    testkit::kill(parent.pid(), libc::SIGTERM);
+    let out = parent.finish();
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGTERM),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!testkit::shm_exists(&name), "object left behind");
+    // No shm_counter with this name on its command line may still run (the child).
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&cmdline).contains(&name),
+            "a process was left behind: {}",
+            entry.path().display()
+        );
+    }
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_status() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let name = testkit::unique_shm_name();
+    let mut t = Transcript::new(dir.path());
+    t.redact_literal(name.clone(), "[NAME]");
+    t.run(PROG, &args(&["--loops", "many"]));
+    t.run(PROG, &args(&["--sync", "spinlock"]));
+    t.run(PROG, &args(&["--role", "first"]));
+    t.run(PROG, &args(&["--role", "first", "--name", &name]));
+    t.run(
+        PROG,
+        &args(&["--sync", "atomic", "--child-dies-holding-lock"]),
+    );
+    t.run(
+        PROG,
+        &args(&["--backing", "posix", "--name", &name, "--role", "second"]),
+    );
+    t.run(
+        PROG,
+        &args(&[
+            "--backing",
+            "file",
+            "--file",
+            dir.path().join("no/such/dir/f").to_str().unwrap(),
+        ]),
+    );
+    t.assert_eq(file!["transcripts/errors.txt"]);
+}
