@@ -17,10 +17,10 @@ MDBOOK := $(or $(shell command -v mdbook 2>/dev/null),$(TOOLS)/bin/mdbook)
 
 # Every example's script, in the order the book teaches them.
 SCRIPTS := scripts/map_normalfile.sh scripts/anon_fork.sh scripts/sysv_shm.sh scripts/posix_shm.sh \
-           scripts/filesize_vs_mapsize.sh scripts/map_grow_file.sh
+           scripts/filesize_vs_mapsize.sh scripts/map_grow_file.sh scripts/shm_counter.sh
 
 .PHONY: help build run-all run-map-normalfile run-anon-fork run-sysv run-posix-shm \
-        run-filesize-vs-mapsize run-map-grow-file \
+        run-filesize-vs-mapsize run-map-grow-file run-counter bench \
         test test-rust test-scripts check-leftovers lint fmt clippy shellcheck docs docs-open \
         clean clean-ipc
 
@@ -52,6 +52,13 @@ run-filesize-vs-mapsize: build ## 5. A mapping larger or smaller than its file: 
 
 run-map-grow-file: build ## 6. Map more than the file holds and use it as the file grows
 	@scripts/map_grow_file.sh
+
+run-counter: build ## 7. Two processes increment one shared counter: lock, atomic, none
+	@scripts/shm_counter.sh
+
+bench: ## Measure (release build): the shared counter's cost per increment, each --sync
+	$(CARGO) build --release --workspace --bins
+	@BIN_DIR=$(CURDIR)/target/release scripts/bench_counter.sh
 
 test: lint docs test-rust test-scripts check-leftovers ## Every check: fmt, clippy, shellcheck, the book, tests, scripts, leftovers
 	@echo "make test: all checks passed"
