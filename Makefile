@@ -56,8 +56,9 @@ run-map-grow-file: build ## 6. Map more than the file holds and use it as the fi
 run-counter: build ## 7. Two processes increment one shared counter: lock, atomic, none
 	@scripts/shm_counter.sh
 
-bench: ## Measure (release build): the shared counter's cost per increment, each --sync
+bench: ## Measure (release build): IPC throughput and latency (ipc_bench), the counter's cost
 	$(CARGO) build --release --workspace --bins
+	target/release/ipc_bench --svg target/ipc_bench.svg
 	@BIN_DIR=$(CURDIR)/target/release scripts/bench_counter.sh
 
 test: lint docs test-rust test-scripts check-leftovers ## Every check: fmt, clippy, shellcheck, the book, tests, scripts, leftovers

@@ -93,6 +93,11 @@ impl Attached {
         Ok(Attached { ptr, len })
     }
 
+    /// The start of the attached segment.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
     /// `shmdt(addr)`, reporting its error (dropping the guard detaches too, silently).
     pub fn shmdt(self) -> io::Result<()> {
         let this = std::mem::ManuallyDrop::new(self);

@@ -1,0 +1,112 @@
+//! The handoff between the two processes: a word in shared memory, and the futex(2) calls
+//! that let one side sleep until the other changes it.
+//!
+//! Three ways to wait, chosen per transport:
+//! - `Block`: look once, then sleep in the kernel (FUTEX_WAIT) until woken;
+//! - `SpinThenBlock`: look again and again for a few microseconds, then sleep;
+//! - `Spin`: never sleep (burns a CPU; only sensible with a CPU for each process).
+//!
+//! The word is a u64 (a ring slot's "full", a ping-pong's 8-byte message); futex(2) works on
+//! 32 bits, so the kernel is given its low half, which changes whenever the word does here.
+//!
+//! A side that sleeps says so in a flag, so that the other side only pays for FUTEX_WAKE
+//! when someone is asleep. The flag and the word are both SeqCst: either the waker sees the
+//! flag, or the sleeper's FUTEX_WAIT sees the new value and does not sleep.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// How a side waits for the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    Block,
+    SpinThenBlock,
+    Spin,
+}
+
+/// How long `SpinThenBlock` spins before it sleeps.
+const SPIN_FOR: Duration = Duration::from_micros(50);
+
+/// Waits until `word` holds `want`. `sleeping` is this side's flag.
+#[inline]
+pub fn wait_for(word: &AtomicU64, want: u64, sleeping: &AtomicU32, how: Wait) {
+    if word.load(Ordering::Acquire) == want {
+        return;
+    }
+    if how != Wait::Block {
+        // The clock is read only every 256 turns, and first after 256: a wait that ends
+        // quickly, the common case, never pays for it.
+        let mut deadline: Option<Instant> = None;
+        let mut n: u32 = 0;
+        loop {
+            if word.load(Ordering::Acquire) == want {
+                return;
+            }
+            std::hint::spin_loop();
+            n = n.wrapping_add(1);
+            if how == Wait::SpinThenBlock && n.is_multiple_of(256) {
+                let now = Instant::now();
+                match deadline {
+                    None => deadline = Some(now + SPIN_FOR),
+                    Some(end) if now > end => break,
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    loop {
+        sleeping.store(1, Ordering::SeqCst);
+        let now = word.load(Ordering::SeqCst);
+        if now == want {
+            sleeping.store(0, Ordering::SeqCst);
+            return;
+        }
+        futex_wait(word, now);
+        sleeping.store(0, Ordering::SeqCst);
+        if word.load(Ordering::Acquire) == want {
+            return;
+        }
+    }
+}
+
+/// Sets `word` to `value` and wakes the other side if its flag says it sleeps. With `Spin`
+/// the other side never sleeps: a plain Release store, no flag to read, no fence.
+pub fn publish(word: &AtomicU64, value: u64, other_sleeping: &AtomicU32, how: Wait) {
+    if how == Wait::Spin {
+        word.store(value, Ordering::Release);
+        return;
+    }
+    word.store(value, Ordering::SeqCst);
+    if other_sleeping.load(Ordering::SeqCst) != 0 {
+        futex_wake(word);
+    }
+}
+
+/// The address of the low 32 bits of `word`, which is what the futex calls watch.
+fn low_half(word: &AtomicU64) -> *mut u32 {
+    let offset = if cfg!(target_endian = "little") { 0 } else { 1 };
+    word.as_ptr().cast::<u32>().wrapping_add(offset)
+}
+
+/// futex(word, FUTEX_WAIT, expected, NULL): sleeps while the low half of `word` still holds
+/// the low half of `expected`. Not FUTEX_PRIVATE_FLAG: the word is shared between processes.
+fn futex_wait(word: &AtomicU64, expected: u64) {
+    // SAFETY: the low half of a live, aligned u64 is a live, aligned u32; FUTEX_WAIT only
+    // reads it (in the kernel), and a NULL timeout means no timeout. EAGAIN (the value
+    // changed) and EINTR just return to the caller's loop.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            low_half(word),
+            libc::FUTEX_WAIT,
+            expected as u32,
+            std::ptr::null::<libc::timespec>(),
+        )
+    };
+}
+
+/// futex(word, FUTEX_WAKE, 1): wakes one process sleeping on `word`.
+fn futex_wake(word: &AtomicU64) {
+    // SAFETY: as for futex_wait; FUTEX_WAKE does not touch memory.
+    unsafe { libc::syscall(libc::SYS_futex, low_half(word), libc::FUTEX_WAKE, 1) };
+}

@@ -1,0 +1,295 @@
+//! Round trips of a small message: the parent sends it, the child answers. What a round trip
+//! costs is mostly how the other process learns that something has arrived: a wakeup by the
+//! kernel, or a cache line that changes under a spinning core.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Child, Fork, exit_child, fork};
+
+use crate::futex::{Wait, publish, wait_for};
+use crate::region::{Kind, Region};
+
+/// The largest message a ping-pong carries: one cache line.
+pub const MAX_MSG: usize = 64;
+
+/// A way of bouncing a message between two processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pinger {
+    /// Two pipes, one each way
+    Pipe,
+    /// One socketpair(AF_UNIX, SOCK_STREAM)
+    UnixSocket,
+    /// A mailbox in POSIX shm: the message's first 8 bytes (sequence number and its
+    /// complement) as one atomic word on one cache line, the rest on the next
+    Shm(Wait),
+    /// The limit: one atomic word in shared memory, set by one side and awaited (spinning) by
+    /// the other; no message at all
+    CacheLine,
+}
+
+impl Pinger {
+    pub const ALL: [Pinger; 6] = [
+        Pinger::CacheLine,
+        Pinger::Pipe,
+        Pinger::UnixSocket,
+        Pinger::Shm(Wait::Block),
+        Pinger::Shm(Wait::SpinThenBlock),
+        Pinger::Shm(Wait::Spin),
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Pinger::CacheLine => "cache-line ping-pong (limit)",
+            Pinger::Pipe => "pipe",
+            Pinger::UnixSocket => "unix socket",
+            Pinger::Shm(Wait::Block) => "POSIX shm, futex",
+            Pinger::Shm(Wait::SpinThenBlock) => "POSIX shm, spin then futex",
+            Pinger::Shm(Wait::Spin) => "POSIX shm, spin (busy loop)",
+        }
+    }
+
+    /// Whether it needs a CPU for each process.
+    pub fn spins(self) -> bool {
+        matches!(self, Pinger::CacheLine | Pinger::Shm(Wait::Spin))
+    }
+}
+
+/// `rounds` round trips of a `msg`-byte message (8 to 64 bytes); returns the time of one.
+pub fn run(pinger: Pinger, msg: usize, rounds: u64) -> io::Result<Duration> {
+    assert!((8..=MAX_MSG).contains(&msg));
+    let mut link = Link::new(pinger)?;
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    // SAFETY: the benchmark starts no threads; the child ends with exit_child.
+    match unsafe { fork() }? {
+        Fork::Child => {
+            crate::child_setup(parent);
+            if let Err(err) = link.answer(msg, rounds) {
+                eprintln!("ipc_bench: {}: answering: {err}", pinger.name());
+                exit_child(1)
+            }
+            exit_child(0)
+        }
+        Fork::Parent(pid) => {
+            let child = Child::new(pid);
+            let elapsed = link.ask(msg, rounds)?;
+            let status = child.wait()?;
+            if !status.success() {
+                return Err(io::Error::other(format!("answering process: {status}")));
+            }
+            Ok(elapsed / rounds as u32)
+        }
+    }
+}
+
+enum Link {
+    /// (read end, write end) of the pipe to the child and of the pipe to the parent
+    Pipes {
+        to_child: (File, File),
+        to_parent: (File, File),
+    },
+    /// the parent's end and the child's end
+    Socket(File, File),
+    Shm {
+        region: Region,
+        wait: Wait,
+    },
+    CacheLine(Region),
+}
+
+/// In the shm region, used by both directions in turn: the message's first 8 bytes at 0 (one
+/// atomic store: for an 8-byte message the round trip moves one cache line, like the limit),
+/// its other bytes at 64, on a line of their own that nobody spins on; the parent's sleeping
+/// flag at 128, the child's at 192 (only touched by a side about to sleep, and read by the
+/// other side to see whether to wake it).
+const HEAD: usize = 0;
+const BODY: usize = 64;
+const PARENT_SLEEPING: usize = 128;
+const CHILD_SLEEPING: usize = 192;
+
+/// Round trip `i` asks with sequence number 2i + 1 and is answered with 2i + 2 (the mailbox
+/// starts at 0); in the mailbox both go through the same cache line, as in the limit.
+fn seqs(i: u64) -> (u32, u32) {
+    let request = (2 * i + 1) as u32;
+    (request, request + 1)
+}
+
+impl Link {
+    fn new(pinger: Pinger) -> io::Result<Link> {
+        Ok(match pinger {
+            Pinger::Pipe => {
+                let (a, b) = io::pipe()?;
+                let (c, d) = io::pipe()?;
+                Link::Pipes {
+                    to_child: (file(a), file(b)),
+                    to_parent: (file(c), file(d)),
+                }
+            }
+            Pinger::UnixSocket => {
+                let (a, b) = std::os::unix::net::UnixStream::pair()?;
+                Link::Socket(file(a), file(b))
+            }
+            Pinger::Shm(wait) => Link::Shm {
+                region: Region::new(Kind::PosixShm, 4096)?,
+                wait,
+            },
+            Pinger::CacheLine => Link::CacheLine(Region::new(Kind::PosixShm, 4096)?),
+        })
+    }
+
+    /// The parent: `rounds` requests, each time waiting for the answer.
+    fn ask(&mut self, msg: usize, rounds: u64) -> io::Result<Duration> {
+        let mut out = [0u8; MAX_MSG];
+        let mut back = [0u8; MAX_MSG];
+        let (out, back) = (&mut out[..msg], &mut back[..msg]);
+        let start = Instant::now();
+        for i in 0..rounds {
+            let (request, reply) = seqs(i);
+            match self {
+                Link::Pipes {
+                    to_child: (_, tx),
+                    to_parent: (rx, _),
+                } => {
+                    stamp(out, request);
+                    tx.write_all(out)?;
+                    rx.read_exact(back)?;
+                }
+                Link::Socket(sock, _) => {
+                    stamp(out, request);
+                    sock.write_all(out)?;
+                    sock.read_exact(back)?;
+                }
+                Link::Shm { region, wait } => {
+                    stamp(out, request);
+                    put(region, out, CHILD_SLEEPING, *wait);
+                    take(region, back, head(reply), PARENT_SLEEPING, *wait);
+                }
+                Link::CacheLine(region) => {
+                    let word = word(region, HEAD);
+                    word.store(request, Ordering::Release);
+                    while word.load(Ordering::Acquire) != reply {
+                        std::hint::spin_loop();
+                    }
+                    continue;
+                }
+            }
+            check(back, reply)?;
+        }
+        Ok(start.elapsed())
+    }
+
+    /// The child: answers `rounds` requests.
+    fn answer(&mut self, msg: usize, rounds: u64) -> io::Result<()> {
+        let mut buf = [0u8; MAX_MSG];
+        let buf = &mut buf[..msg];
+        for i in 0..rounds {
+            let (request, reply) = seqs(i);
+            match self {
+                Link::Pipes {
+                    to_child: (rx, _),
+                    to_parent: (_, tx),
+                } => {
+                    rx.read_exact(buf)?;
+                    check(buf, request)?;
+                    stamp(buf, reply);
+                    tx.write_all(buf)?;
+                }
+                Link::Socket(_, sock) => {
+                    sock.read_exact(buf)?;
+                    check(buf, request)?;
+                    stamp(buf, reply);
+                    sock.write_all(buf)?;
+                }
+                Link::Shm { region, wait } => {
+                    take(region, buf, head(request), CHILD_SLEEPING, *wait);
+                    check(buf, request)?;
+                    stamp(buf, reply);
+                    put(region, buf, PARENT_SLEEPING, *wait);
+                }
+                Link::CacheLine(region) => {
+                    let word = word(region, HEAD);
+                    while word.load(Ordering::Acquire) != request {
+                        std::hint::spin_loop();
+                    }
+                    word.store(reply, Ordering::Release);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes `msg` into the mailbox: its bytes after the first 8 into the body, then the first
+/// 8 (sequence number and complement) into the head with one Release store, so that a reader
+/// who sees the head sees the body. Wakes the other side if its flag at `taker` says it sleeps.
+fn put(region: &Region, msg: &[u8], taker: usize, how: Wait) {
+    let body = region.as_ptr().wrapping_add(BODY);
+    // SAFETY: the body is 56 bytes inside the region; the other side reads it only after it
+    // sees the new head (published below with Release), and it wrote its own message there
+    // before publishing the head this side waited for.
+    unsafe { std::ptr::copy_nonoverlapping(msg[8..].as_ptr(), body, msg.len() - 8) };
+    let head = u64::from_ne_bytes(msg[..8].try_into().unwrap_or_default());
+    publish(head_word(region), head, flag(region, taker), how);
+}
+
+/// Waits for the mailbox's head to be `want` (this side's flag at `sleeping`), then copies
+/// the message into `out`.
+fn take(region: &Region, out: &mut [u8], want: u64, sleeping: usize, wait: Wait) {
+    wait_for(head_word(region), want, flag(region, sleeping), wait);
+    out[..8].copy_from_slice(&want.to_ne_bytes());
+    let body = region.as_ptr().wrapping_add(BODY);
+    // SAFETY: the other side finished the body before it published the head (seen with
+    // Acquire in wait_for), and does not touch the mailbox again until this side answers.
+    unsafe { std::ptr::copy_nonoverlapping(body, out[8..].as_mut_ptr(), out.len() - 8) };
+}
+
+fn head_word(region: &Region) -> &AtomicU64 {
+    // SAFETY: the head is the first, 64-aligned u64 of the region, mapped as long as the
+    // borrow of `region`; both processes touch it only atomically.
+    unsafe { AtomicU64::from_ptr(region.as_ptr().wrapping_add(HEAD).cast()) }
+}
+
+/// The CacheLine limit's word, or a sleeping flag.
+fn word(region: &Region, at: usize) -> &AtomicU32 {
+    // SAFETY: `at` is a 64-aligned word in the first page of the region, mapped as long as
+    // the borrow of `region`; both processes touch it only atomically.
+    unsafe { AtomicU32::from_ptr(region.as_ptr().wrapping_add(at).cast()) }
+}
+
+fn flag(region: &Region, at: usize) -> &AtomicU32 {
+    word(region, at)
+}
+
+/// Any descriptor as a File, for its read_exact and write_all.
+fn file(fd: impl Into<std::os::fd::OwnedFd>) -> File {
+    File::from(fd.into())
+}
+
+/// A message with sequence number `seq`: `seq` in the first 4 bytes, its complement in the
+/// next 4, the rest filled with its low byte.
+#[inline]
+fn stamp(msg: &mut [u8], seq: u32) {
+    msg[..8].copy_from_slice(&head(seq).to_ne_bytes());
+    msg[8..].fill(seq as u8);
+}
+
+/// The first 8 bytes of message `seq`, as the u64 the mailbox's head holds.
+#[inline]
+fn head(seq: u32) -> u64 {
+    let mut first = [0u8; 8];
+    first[..4].copy_from_slice(&seq.to_ne_bytes());
+    first[4..].copy_from_slice(&(!seq).to_ne_bytes());
+    u64::from_ne_bytes(first)
+}
+
+#[inline]
+fn check(msg: &[u8], seq: u32) -> io::Result<()> {
+    let first = u64::from_ne_bytes(msg[..8].try_into().unwrap_or_default());
+    if first != head(seq) || msg[8..].iter().any(|&b| b != seq as u8) {
+        return Err(io::Error::other(format!("message {seq} arrived changed")));
+    }
+    Ok(())
+}

@@ -1,0 +1,294 @@
+//! ipc_bench: is shared memory the fastest IPC? Throughput and latency of every transport the
+//! examples teach, measured side by side in one run, next to what the machine can do at all.
+//!
+//! Every note in the seeds opens with "shared memory is the fastest form of IPC", and seed
+//! 000 explains it by copies (four for a file sent through a pipe, two through shared memory).
+//! This measures it. Chapter: `docs/src/benchmark.md`.
+//!
+//! - Throughput: S bytes (1 GiB) in messages of 4 KiB, 64 KiB and 1 MiB through a pipe, a UNIX
+//!   socket, a regular file, a mapped file, POSIX shm and System V shm (a ring of two slots
+//!   handed over with futex words; POSIX shm also with spinning), each byte checksummed by
+//!   the receiver. The limit: one thread's memcpy of the same message size.
+//! - Latency: round trips of 8 and 64 bytes through a pipe, a UNIX socket and POSIX shm
+//!   (futex, spin then futex, spin). The limit: a cache line bounced between two processes.
+//!
+//! ```text
+//! $ make bench                 # release build; about a minute
+//! $ ipc_bench --quick          # a few seconds: checks that everything works, not speed
+//! $ ipc_bench --json           # the same figures for machines
+//! ```
+//!
+//! Exit status: 0 done, 1 a transport failed or delivered wrong bytes, 2 bad arguments.
+
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use common::{Context, Error, Result, err_exit};
+
+mod data;
+mod futex;
+mod latency;
+mod region;
+mod report;
+mod throughput;
+
+use latency::Pinger;
+use report::{Row, Stat, Table};
+use throughput::Transport;
+
+/// Throughput and latency of IPC transports, next to the machine's limits.
+#[derive(Parser, Debug)]
+#[command(name = "ipc_bench", version)]
+struct Args {
+    /// Bytes each throughput run moves [default: 1 GiB; 16 MiB with --quick]
+    #[arg(long, value_name = "BYTES")]
+    bytes: Option<u64>,
+
+    /// Measured runs of each figure (after one warm-up run) [default: 5; 1 with --quick]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    repeats: Option<u32>,
+
+    /// A run of a few seconds, to see that everything works (figures are not meaningful)
+    #[arg(long)]
+    quick: bool,
+
+    /// Print the figures as JSON instead of tables
+    #[arg(long)]
+    json: bool,
+
+    /// Where to write the SVG chart
+    #[arg(long, value_name = "PATH", default_value = "target/ipc_bench.svg")]
+    svg: std::path::PathBuf,
+
+    /// Change one byte of one message in transit (to see that the check catches it)
+    #[arg(long, hide = true)]
+    corrupt: bool,
+}
+
+const THROUGHPUT_SIZES: [usize; 3] = [4 << 10, 64 << 10, 1 << 20];
+const LATENCY_SIZES: [usize; 2] = [8, 64];
+
+fn main() {
+    common::restore_sigpipe();
+    let args = Args::parse();
+    if let Err(err) = run(&args) {
+        err_exit!(err);
+    }
+}
+
+fn run(args: &Args) -> Result<()> {
+    // No signal handling here, unlike the examples: Ctrl-C ends the benchmark at once, the
+    // kernel then kills each child (child_setup), and every region, temp file and shm object
+    // was unlinked as soon as it was mapped. Nothing is left behind, even by SIGKILL.
+    let bytes = args
+        .bytes
+        .unwrap_or(if args.quick { 16 << 20 } else { 1 << 30 });
+    let repeats = args.repeats.unwrap_or(if args.quick { 1 } else { 5 });
+    let (block_rounds, spin_rounds) = if args.quick {
+        (500, 5_000)
+    } else {
+        (5_000, 100_000)
+    };
+    let two_cpus = pin_to_cpu(0);
+    let started = Instant::now();
+
+    // Throughput, GiB/s: memcpy first (the limit), then each transport.
+    let mut memcpy = vec![Vec::new(); THROUGHPUT_SIZES.len()];
+    let mut moved = vec![vec![Vec::new(); THROUGHPUT_SIZES.len()]; Transport::ALL.len()];
+    for round in 0..=repeats {
+        for (col, &msg) in THROUGHPUT_SIZES.iter().enumerate() {
+            let count = (bytes / msg as u64).max(16);
+            let total = (count * msg as u64) as f64;
+            let gib_s = |d: Duration| total / d.as_secs_f64() / (1u64 << 30) as f64;
+            let copy = memcpy_time(msg, count);
+            if round > 0 {
+                memcpy[col].push(gib_s(copy));
+            }
+            for (t, &transport) in Transport::ALL.iter().enumerate() {
+                if transport.spins() && !two_cpus {
+                    continue;
+                }
+                let took = throughput::run(transport, msg, count, args.corrupt).map_err(|e| {
+                    Error::new(
+                        format!("{} ({} messages)", transport.name(), report::size_name(msg)),
+                        e,
+                    )
+                })?;
+                if round > 0 {
+                    moved[t][col].push(gib_s(took));
+                }
+            }
+        }
+    }
+
+    // Latency, ns per round trip.
+    let mut rtt = vec![vec![Vec::new(); LATENCY_SIZES.len()]; Pinger::ALL.len()];
+    for round in 0..=repeats {
+        for (col, &msg) in LATENCY_SIZES.iter().enumerate() {
+            for (p, &pinger) in Pinger::ALL.iter().enumerate() {
+                if pinger.spins() && !two_cpus {
+                    continue;
+                }
+                let rounds = if pinger.spins() {
+                    spin_rounds
+                } else {
+                    block_rounds
+                };
+                let one =
+                    latency::run(pinger, msg, rounds).map_err(|e| Error::new(pinger.name(), e))?;
+                if round > 0 {
+                    rtt[p][col].push(one.as_nanos() as f64);
+                }
+            }
+        }
+    }
+
+    let stat = |v: &Vec<f64>| (!v.is_empty()).then(|| Stat::of(v.clone()));
+    let mut throughput_rows = vec![Row {
+        name: "memcpy, one thread (limit)",
+        cells: memcpy.iter().map(stat).collect(),
+    }];
+    for (t, transport) in Transport::ALL.iter().enumerate() {
+        throughput_rows.push(Row {
+            name: transport.name(),
+            cells: moved[t].iter().map(stat).collect(),
+        });
+    }
+    let throughput = Table {
+        title: "Throughput, GiB/s: median [min-max], and the ratio to memcpy of the same size",
+        unit: "GiB/s",
+        sizes: THROUGHPUT_SIZES.to_vec(),
+        rows: throughput_rows,
+    };
+    let latency = Table {
+        title: "Latency, ns per round trip: median [min-max], and the ratio to the cache-line ping-pong",
+        unit: "ns",
+        sizes: LATENCY_SIZES.to_vec(),
+        rows: Pinger::ALL
+            .iter()
+            .enumerate()
+            .map(|(p, pinger)| Row {
+                name: pinger.name(),
+                cells: rtt[p].iter().map(stat).collect(),
+            })
+            .collect(),
+    };
+
+    let machine = machine();
+    if args.json {
+        println!(
+            "{{\n  \"machine\": \"{machine}\",\n  \"bytes_per_run\": {bytes},\n  \"repeats\": {repeats},\n  \
+             \"throughput\": {},\n  \"latency\": {}\n}}",
+            throughput.json("gib_per_s"),
+            latency.json("ns_per_round_trip")
+        );
+    } else {
+        println!("ipc_bench: {machine}");
+        println!(
+            "{} per throughput run, {} measured runs after a warm-up; every byte checksummed by the receiver{}",
+            report::size_name(bytes as usize),
+            repeats,
+            if args.quick {
+                " (--quick: figures not meaningful)"
+            } else {
+                ""
+            }
+        );
+        println!();
+        print!("{}", throughput.text());
+        println!();
+        print!("{}", latency.text());
+        println!();
+        println!(
+            "took {:.1} s; chart: {}",
+            started.elapsed().as_secs_f64(),
+            args.svg.display()
+        );
+    }
+    if let Some(dir) = args.svg.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("mkdir {}", dir.display()))?;
+    }
+    std::fs::write(&args.svg, report::svg(&[&throughput, &latency]))
+        .with_context(|| format!("write {}", args.svg.display()))
+}
+
+/// One thread copying `count` messages of `msg` bytes from one buffer to another: as fast as
+/// bytes can move here, the limit for any transport that copies them once.
+fn memcpy_time(msg: usize, count: u64) -> Duration {
+    let mut src = data::Source::new(msg);
+    let mut dst = data::buffer(msg);
+    let start = Instant::now();
+    for seq in 0..count {
+        let bytes: &mut [u8] = &mut bytemuck::cast_slice_mut(&mut dst)[..msg];
+        bytes.copy_from_slice(src.message(seq));
+        std::hint::black_box(&mut dst);
+    }
+    start.elapsed()
+}
+
+/// What each forked child does first: die with its parent (PR_SET_PDEATHSIG), so that a
+/// benchmark stopped by Ctrl-C or SIGKILL leaves no process spinning or waiting; then move to
+/// the second CPU.
+pub fn child_setup(parent: libc::pid_t) {
+    // SAFETY: prctl(PR_SET_PDEATHSIG) takes plain values.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    // The parent may have died before the prctl: then this process already has a new parent.
+    // SAFETY: getppid has no preconditions.
+    if unsafe { libc::getppid() } != parent {
+        common::exit_child(1);
+    }
+    pin_to_cpu(1);
+}
+
+/// The CPUs this program may run on, read once, before anything is pinned (a forked child
+/// inherits the list with the rest of the parent's memory).
+fn allowed_cpus() -> &'static [usize] {
+    static CPUS: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
+    CPUS.get_or_init(|| {
+        // SAFETY: a zeroed cpu_set_t is an empty set, which sched_getaffinity fills in.
+        let mut allowed: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `allowed` is a valid cpu_set_t of the size passed.
+        if unsafe { libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut allowed) } != 0 {
+            return Vec::new();
+        }
+        // SAFETY: CPU_ISSET only reads the set.
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| unsafe { libc::CPU_ISSET(c, &allowed) })
+            .collect()
+    })
+}
+
+/// Runs this process on the `nth` CPU it may use (0 for the parent, 1 for a child), so the
+/// two sides of a transport run on two cores. Returns false if there are fewer than two.
+pub fn pin_to_cpu(nth: usize) -> bool {
+    let cpus = allowed_cpus();
+    if cpus.len() < 2 {
+        return false;
+    }
+    // SAFETY: a zeroed cpu_set_t is an empty set.
+    let mut one: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: CPU_SET writes into the set it is given; the index is below CPU_SETSIZE.
+    unsafe { libc::CPU_SET(cpus[nth % cpus.len()], &mut one) };
+    // SAFETY: `one` is a valid cpu_set_t of the size passed.
+    unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &one) == 0 }
+}
+
+/// "2 CPUs (AMD EPYC), Linux 6.18.44, page 4096 bytes".
+fn machine() -> String {
+    let cpus = allowed_cpus().len();
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "{cpus} CPUs ({model}), Linux {}, page {} bytes",
+        kernel.trim(),
+        common::page_size()
+    )
+}
