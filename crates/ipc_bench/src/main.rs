@@ -60,6 +60,10 @@ struct Args {
     #[arg(long, value_name = "PATH", default_value = "target/ipc_bench.svg")]
     svg: std::path::PathBuf,
 
+    /// Measure only the transports whose name contains TEXT (repeatable): for strace -c or perf
+    #[arg(long, value_name = "TEXT")]
+    only: Vec<String>,
+
     /// Change one byte of one message in transit (to see that the check catches it)
     #[arg(long, hide = true)]
     corrupt: bool,
@@ -105,7 +109,7 @@ fn run(args: &Args) -> Result<()> {
                 memcpy[col].push(gib_s(copy));
             }
             for (t, &transport) in Transport::ALL.iter().enumerate() {
-                if transport.spins() && !two_cpus {
+                if (transport.spins() && !two_cpus) || !wanted(args, transport.name()) {
                     continue;
                 }
                 let took = throughput::run(transport, msg, count, args.corrupt).map_err(|e| {
@@ -126,7 +130,7 @@ fn run(args: &Args) -> Result<()> {
     for round in 0..=repeats {
         for (col, &msg) in LATENCY_SIZES.iter().enumerate() {
             for (p, &pinger) in Pinger::ALL.iter().enumerate() {
-                if pinger.spins() && !two_cpus {
+                if (pinger.spins() && !two_cpus) || !wanted(args, pinger.name()) {
                     continue;
                 }
                 let rounds = if pinger.spins() {
@@ -210,6 +214,11 @@ fn run(args: &Args) -> Result<()> {
     }
     std::fs::write(&args.svg, report::svg(&[&throughput, &latency]))
         .with_context(|| format!("write {}", args.svg.display()))
+}
+
+/// Whether `--only` selects the transport called `name` (everything, without `--only`).
+fn wanted(args: &Args, name: &str) -> bool {
+    args.only.is_empty() || args.only.iter().any(|only| name.contains(only.as_str()))
 }
 
 /// One thread copying `count` messages of `msg` bytes from one buffer to another: as fast as

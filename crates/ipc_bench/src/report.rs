@@ -64,7 +64,7 @@ impl Table {
             let _ = write!(out, "{:<30}", row.name);
             for (col, cell) in row.cells.iter().enumerate() {
                 let text = match cell {
-                    None => "n/a (needs 2 CPUs)".to_owned(),
+                    None => "-".to_owned(),
                     Some(s) => {
                         let figures = format!("{} [{}-{}]", num(s.median), num(s.min), num(s.max));
                         match self.ratio(row, col) {
