@@ -198,6 +198,9 @@ fn run(args: &Args) -> Result<()> {
                 ""
             }
         );
+        if !two_cpus {
+            println!("one CPU only: the spinning transports are not measured (-)");
+        }
         println!();
         print!("{}", throughput.text());
         println!();

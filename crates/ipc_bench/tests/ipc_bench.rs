@@ -51,7 +51,6 @@ fn quick_run_reports_every_transport_and_draws_the_chart() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let two_cpus = !stdout.contains("n/a (needs 2 CPUs)");
     let tables: Vec<&str> = stdout.split("\n\n").collect();
     let throughput = tables
         .iter()
