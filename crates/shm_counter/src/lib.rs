@@ -9,6 +9,7 @@
 //! offset 136   --loops of the first process, for the second to use       (--role mode)
 //! offset 144   --sync of the first process, for the second to use        (--role mode)
 //! offset 148   pid of the first process, pid of the second               (--role mode)
+//! offset 156   "SHMC", written last: the region is laid out
 //! offset 256   raw_sync event: the second process has attached           (--role mode)
 //! offset 512   raw_sync event: the second process has finished           (--role mode)
 //! ```
@@ -28,6 +29,8 @@ const COUNTER: usize = 128;
 const LOOPS: usize = 136;
 const SYNC: usize = 144;
 const PIDS: usize = 148;
+const MAGIC: usize = 156;
+const MAGIC_VALUE: u32 = u32::from_be_bytes(*b"SHMC");
 const ATTACHED: usize = 256;
 const FINISHED: usize = 512;
 
@@ -107,14 +110,19 @@ impl Counter {
     ///
     /// `base` is the start of a writable shared region of [`REGION`] bytes, aligned to a page,
     /// that stays mapped while the `Counter` lives, and no other process uses it yet.
-    pub unsafe fn init(base: *mut u8, sync: Sync) -> Result<Counter, String> {
+    pub unsafe fn init(base: *mut u8, sync: Sync, loops: u64) -> Result<Counter, String> {
         let counter = Counter {
             base,
             sync,
             mutex: None,
         };
         counter.word64(COUNTER).store(0, Ordering::Relaxed);
+        counter.word64(LOOPS).store(loops, Ordering::Relaxed);
         counter.word32(SYNC).store(sync.code(), Ordering::Relaxed);
+        // SAFETY: getpid has no preconditions.
+        counter
+            .pid(0)
+            .store(unsafe { libc::getpid() }, Ordering::Relaxed);
         let lock = base.wrapping_add(LOCK);
         let mutex = match sync {
             // SAFETY: the lock's bytes are inside the region and unused (the caller's promise).
@@ -130,6 +138,9 @@ impl Counter {
             }
             Sync::Atomic | Sync::None => None,
         };
+        counter.make_events(true)?;
+        // Last, with Release: a process that sees the magic sees everything above.
+        counter.word32(MAGIC).store(MAGIC_VALUE, Ordering::Release);
         Ok(Counter { mutex, ..counter })
     }
 
@@ -145,6 +156,9 @@ impl Counter {
             sync: Sync::None,
             mutex: None,
         };
+        if counter.word32(MAGIC).load(Ordering::Acquire) != MAGIC_VALUE {
+            return Err("not a shm_counter object (or not laid out yet)".into());
+        }
         let code = counter.word32(SYNC).load(Ordering::Relaxed);
         let sync = Sync::from_code(code)
             .ok_or_else(|| format!("not a shm_counter region (sync code {code})"))?;
@@ -253,9 +267,9 @@ impl Counter {
         unreachable!("SIGKILL cannot be caught")
     }
 
-    /// `--loops` of the first process, for the second (`--role`).
-    pub fn loops(&self) -> &AtomicU64 {
-        self.word64(LOOPS)
+    /// `--loops` of the process that laid the region out (for the second, in `--role` mode).
+    pub fn loops(&self) -> u64 {
+        self.word64(LOOPS).load(Ordering::Relaxed)
     }
 
     /// Pids of the first and the second process (`--role`).
@@ -277,23 +291,28 @@ impl Counter {
     }
 
     /// The two raw_sync events of `--role` mode: "the second has attached" and "has finished".
-    /// `fresh`: initialise them (the first process), else use the ones there.
-    pub fn events(&self, fresh: bool) -> Result<[Box<dyn EventImpl>; 2], String> {
+    /// `fresh`: initialise them (Counter::init does, before the region is marked ready), else
+    /// use the ones there.
+    fn make_events(&self, fresh: bool) -> Result<[Box<dyn EventImpl>; 2], String> {
         let make = |offset: usize| {
             let mem = self.base.wrapping_add(offset);
             // Each event has its own 256 bytes of the region, more than Event::size_of asks for
-            // (checked by a test); the first process initialises them before the second can
-            // attach.
+            // (checked by a test).
             let made = if fresh {
-                // SAFETY: see above; the bytes are not in use yet.
+                // SAFETY: see above; init runs before any other process may use the region.
                 unsafe { Event::new(mem, true) }
             } else {
-                // SAFETY: see above; the first process initialised the event.
+                // SAFETY: see above; init initialised the events before the magic was set.
                 unsafe { Event::from_existing(mem) }
             };
             made.map(|(event, _)| event).map_err(|e| e.to_string())
         };
         Ok([make(ATTACHED)?, make(FINISHED)?])
+    }
+
+    /// The two events of `--role` mode, as Counter::init laid them out.
+    pub fn events(&self) -> Result<[Box<dyn EventImpl>; 2], String> {
+        self.make_events(false)
     }
 }
 

@@ -3,12 +3,13 @@
 //!
 //! Ports the two examples seed 000 (`000_2472ed93582ebe78.txt`, §2 and §3) points to but does
 //! not include, 2_ex_shm_increase2.c (the counter in a mapped file) and
-//! 3_ex_increase_map_anon.c (in an anonymous mapping): UNP vol. 2's `incr2.c` and `incr3.c`
-//! (§12.3, §12.4), where parent and child each add 1 to the counter N times under a
-//! semaphore. Chapter: `docs/src/shm_counter.md`.
+//! 3_ex_increase_map_anon.c (in an anonymous mapping): UNP vol. 2's `incr2.c`/`incr3.c`
+//! (§12.3: a mapped file, with a named or a memory-based semaphore) and `incr_map_anon.c`
+//! (§12.4), where parent and child each add 1 to the counter N times under a semaphore.
+//! Chapter: `docs/src/shm_counter.md`.
 //!
-//! `--backing` chooses where the counter lives: `file` (a mapped file, incr2), `anon`
-//! (MAP_SHARED | MAP_ANONYMOUS, incr3) or `posix` (a POSIX shm object made with the
+//! `--backing` chooses where the counter lives: `file` (a mapped file, incr2/incr3), `anon`
+//! (MAP_SHARED | MAP_ANONYMOUS, incr_map_anon) or `posix` (a POSIX shm object made with the
 //! `shared_memory` crate). `--sync` chooses how the increments are kept apart: `mutex` (a
 //! raw_sync mutex in the region), `robust` (a robust pthread mutex, which survives an owner
 //! that dies holding it), `atomic` (fetch_add), or `none` (a load and a store, so updates get
@@ -64,7 +65,7 @@ struct Args {
     #[arg(long, value_name = "PATH")]
     file: Option<PathBuf>,
 
-    /// With --backing posix: the object's name (default: /shm_counter.PID)
+    /// With --backing posix: the object's name (default: /shm-by-example.shm_counter.PID)
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
 
@@ -83,9 +84,9 @@ struct Args {
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 enum Backing {
-    /// A regular file, mapped MAP_SHARED (incr2.c)
+    /// A regular file, mapped MAP_SHARED (incr2.c, incr3.c)
     File,
-    /// MAP_SHARED | MAP_ANONYMOUS, shared with the child by fork (incr3.c)
+    /// MAP_SHARED | MAP_ANONYMOUS, shared with the child by fork (incr_map_anon.c)
     Anon,
     /// A POSIX shared-memory object, made with the shared_memory crate
     Posix,
@@ -128,7 +129,7 @@ fn run(args: &Args) -> Result<()> {
     interrupts.check()
 }
 
-/// incr2.c / incr3.c: the counter in a region the child inherits.
+/// incr2.c, incr3.c, incr_map_anon.c: the counter in a region the child inherits.
 fn parent_and_child(args: &Args, interrupts: &Interrupts) -> Result<()> {
     // ptr = mmap(...): the region, of the --backing kind.
     let mut region = Region::create(args)?;
@@ -136,8 +137,8 @@ fn parent_and_child(args: &Args, interrupts: &Interrupts) -> Result<()> {
     // sem_init(&shared->mutex, 1, 1): the lock goes into the region, beside the counter.
     // SAFETY: the region is REGION bytes, page-aligned, mapped until `region` is dropped at
     // the end of this function, and not shared with anyone yet.
-    let counter =
-        unsafe { Counter::init(region.base(), args.sync) }.map_err(|e| Error::msg("lock", e))?;
+    let counter = unsafe { Counter::init(region.base(), args.sync, args.loops) }
+        .map_err(|e| Error::msg("lock", e))?;
     println!(
         "backing {}, sync {}: parent and child each increment the counter {} times",
         region.kind(),
@@ -161,9 +162,13 @@ fn parent_and_child(args: &Args, interrupts: &Interrupts) -> Result<()> {
                     .increment_and_die_holding_the_lock()
                     .map_err(|e| Error::msg("lock", e))
             } else {
-                count(&counter, "child", args, &mut parent, interrupts)
+                count(&counter, "child", args, &mut parent, true, interrupts)
             };
             if let Err(err) = result {
+                // Interrupted with the parent (one Ctrl-C reaches both): die of it, quietly.
+                if let Some(signo) = err.signal_number() {
+                    common::signal::reraise(signo);
+                }
                 eprintln!("shm_counter: child: {err}");
                 exit_child(1)
             }
@@ -184,6 +189,7 @@ fn parent_and_child(args: &Args, interrupts: &Interrupts) -> Result<()> {
                 "parent",
                 args,
                 &mut ChildPeer(&mut child),
+                false,
                 interrupts,
             )?;
             // waitpid(pid, &status, 0): not in the C, which exits without waiting.
@@ -218,17 +224,9 @@ fn first(args: &Args, interrupts: &Interrupts) -> Result<()> {
         .map_err(|e| shmem_error(format!("create {name}"), e))?;
     // SAFETY: the object is REGION bytes, mapped while `shmem` lives, and the second process
     // cannot use it before it is laid out (it waits for this line to be printed).
-    let counter =
-        unsafe { Counter::init(shmem.as_ptr(), args.sync) }.map_err(|e| Error::msg("lock", e))?;
-    counter
-        .loops()
-        .store(args.loops, std::sync::atomic::Ordering::Relaxed);
-    // SAFETY: getpid has no preconditions.
-    counter.pid(0).store(
-        unsafe { libc::getpid() },
-        std::sync::atomic::Ordering::Relaxed,
-    );
-    let [attached, finished] = counter.events(true).map_err(|e| Error::msg("event", e))?;
+    let counter = unsafe { Counter::init(shmem.as_ptr(), args.sync, args.loops) }
+        .map_err(|e| Error::msg("lock", e))?;
+    let [attached, finished] = counter.events().map_err(|e| Error::msg("event", e))?;
     println!(
         "first: created {name}, sync {}, {} increments each; now start:",
         args.sync.name(),
@@ -241,7 +239,7 @@ fn first(args: &Args, interrupts: &Interrupts) -> Result<()> {
     let second_pid = counter.pid(1).load(std::sync::atomic::Ordering::Relaxed);
     println!("first: the second process has attached; counting");
     let mut second = ProcessPeer(second_pid);
-    count(&counter, "first", args, &mut second, interrupts)?;
+    count(&counter, "first", args, &mut second, false, interrupts)?;
     wait_event(finished.as_ref(), &mut second, || interrupts.check())?;
     report(counter.value(), 2 * args.loops);
     println!("first: removing {name} (its owner: shared_memory calls shm_unlink on drop)");
@@ -267,14 +265,23 @@ fn second(args: &Args, interrupts: &Interrupts) -> Result<()> {
     // process laid it out before printing the line that says to start this one.
     let counter = unsafe { Counter::existing(shmem.as_ptr()) }
         .map_err(|e| Error::msg(format!("open {name}"), e))?;
-    let loops = counter.loops().load(std::sync::atomic::Ordering::Relaxed);
+    let loops = counter.loops();
     let first_pid = counter.pid(0).load(std::sync::atomic::Ordering::Relaxed);
+    let mut first = ProcessPeer(first_pid);
+    if !first.alive().context("kill")? {
+        return Err(Error::msg(
+            format!("open {name}"),
+            format!(
+                "the first process (pid {first_pid}) is gone: a leftover object (make clean-ipc removes it)"
+            ),
+        ));
+    }
     // SAFETY: getpid has no preconditions.
     counter.pid(1).store(
         unsafe { libc::getpid() },
         std::sync::atomic::Ordering::Relaxed,
     );
-    let [attached, finished] = counter.events(false).map_err(|e| Error::msg("event", e))?;
+    let [attached, finished] = counter.events().map_err(|e| Error::msg("event", e))?;
     println!(
         "second: attached {name}, sync {}, {loops} increments each (the first's)",
         counter.sync().name()
@@ -285,29 +292,33 @@ fn second(args: &Args, interrupts: &Interrupts) -> Result<()> {
         loops,
         ..clone_args(args)
     };
-    count(
-        &counter,
-        "second",
-        &args,
-        &mut ProcessPeer(first_pid),
-        interrupts,
-    )?;
+    count(&counter, "second", &args, &mut first, true, interrupts)?;
     set_event(finished.as_ref()).map_err(|e| Error::msg("event", e))?;
     println!("second: done");
     Ok(())
 }
 
 /// for (i = 0; i < nloop; i++) { sem_wait(mutex); printf("child: %d\n", (*ptr)++); sem_post(mutex); }
+///
+/// Every 65536 increments: a Ctrl-C? And, if `needs_peer` (a child without its parent, a
+/// second process without the first), is the other still there to report the result?
 fn count(
     counter: &Counter,
     who: &str,
     args: &Args,
     peer: &mut dyn Peer,
+    needs_peer: bool,
     interrupts: &Interrupts,
 ) -> Result<()> {
     for i in 0..args.loops {
         if i % 65_536 == 0 {
             interrupts.check()?;
+            if needs_peer && !peer.alive().context("kill")? {
+                return Err(Error::msg(
+                    who.to_owned(),
+                    "the other process has ended; stopping",
+                ));
+            }
         }
         let step = counter
             .increment(peer, |before| {
@@ -387,11 +398,14 @@ impl Region {
                 // fd = open(argv[1], O_RDWR | O_CREAT, 0644); write(fd, &zero, ...); mmap(...); close(fd)
                 let (file, tmp) = match &args.file {
                     Some(path) => {
+                        use std::os::unix::fs::OpenOptionsExt;
                         let file = std::fs::OpenOptions::new()
                             .read(true)
                             .write(true)
                             .create(true)
                             .truncate(true)
+                            .mode(0o644)
+                            .custom_flags(libc::O_NOFOLLOW) // not a symlink planted in /tmp
                             .open(path)
                             .with_context(|| format!("open {}", path.display()))?;
                         (file, None)
@@ -415,7 +429,7 @@ impl Region {
             }
             Backing::Posix => {
                 // SAFETY: getpid has no preconditions.
-                let default = format!("/shm_counter.{}", unsafe { libc::getpid() });
+                let default = format!("/shm-by-example.shm_counter.{}", unsafe { libc::getpid() });
                 let name = args.name.as_deref().unwrap_or(&default);
                 let shmem = ShmemConf::new()
                     .os_id(name)

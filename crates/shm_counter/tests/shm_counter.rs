@@ -80,10 +80,9 @@ fn without_protection_the_arithmetic_of_lost_updates_holds() {
             counter <= expected,
             "more increments than were made: {counter}"
         );
-        assert!(
-            counter >= 300_000,
-            "fewer than one process alone made: {counter}"
-        );
+        // The least it can be is 2, not N: on one CPU, one preemption between a load and its
+        // store can wipe out a whole time slice of the other process's increments.
+        assert!(counter >= 2, "{counter}");
         assert_eq!(lost, expected - counter);
     }
 }
@@ -252,4 +251,45 @@ fn bad_input_is_one_line_and_exit_status() {
         ]),
     );
     t.assert_eq(file!["transcripts/errors.txt"]);
+}
+
+#[test]
+fn the_second_refuses_an_object_that_is_not_a_live_first_ones() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let mut t = Transcript::new(dir.path());
+    let second = |name: &str| {
+        args(&["--backing", "posix", "--name", name, "--role", "second"])
+            .into_iter()
+            .map(|s| s.to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    // A zero-filled object of the right size: not laid out by a first process.
+    let zeros = testkit::unique_shm_name();
+    t.redact_literal(zeros.clone(), "[ZEROS]");
+    let c_zeros = std::ffi::CString::new(zeros.clone()).unwrap();
+    let fd = common::posix::shm_open(&c_zeros, libc::O_CREAT | libc::O_RDWR, 0o600).unwrap();
+    std::fs::File::from(fd).set_len(4096).unwrap();
+    let a = second(&zeros);
+    t.run(PROG, &a.iter().map(|s| s.as_os_str()).collect::<Vec<_>>());
+    common::posix::shm_unlink(&c_zeros).unwrap();
+
+    // The object of a first process killed with SIGKILL, which could not remove it.
+    let left = testkit::unique_shm_name();
+    t.redact_literal(left.clone(), "[LEFT]");
+    let mut first = t.start(
+        PROG,
+        &args(&["--backing", "posix", "--name", &left, "--role", "first"]),
+    );
+    t.line(&mut first);
+    t.line(&mut first);
+    t.comment("kill -9 the first: it cannot remove its object");
+    testkit::kill(first.pid(), libc::SIGKILL);
+    assert_eq!(first.finish().status.signal(), Some(libc::SIGKILL));
+    assert!(testkit::shm_exists(&left), "SIGKILL leaves the object");
+    let a = second(&left);
+    t.run(PROG, &a.iter().map(|s| s.as_os_str()).collect::<Vec<_>>());
+    common::posix::shm_unlink(&std::ffi::CString::new(left.clone()).unwrap()).unwrap();
+
+    t.assert_eq(file!["transcripts/not_a_first.txt"]);
 }
