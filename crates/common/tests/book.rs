@@ -1,0 +1,243 @@
+//! The book (docs/) is read beside the code, so it must not drift from it. mdBook itself does
+//! not fail on a broken link, and only logs a broken include; this test fails on both, and
+//! on a transcript typed into a chapter instead of included from the file a test checks:
+//!
+//! - every relative link in docs/src resolves to a file, and its `#anchor` to a heading;
+//! - every `{{#include}}` names a file that exists (and an `ANCHOR:` that exists);
+//! - every ```console block is either one `{{#include}}` of a test transcript
+//!   (`tests/transcripts/`) or of a recorded run (`recorded/`), or only `$ command` lines;
+//! - every chapter file is listed in SUMMARY.md.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn book() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/src")
+}
+
+fn chapters() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(book())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The id mdBook gives a heading: lower case, spaces to '-', other punctuation dropped.
+fn anchor(heading: &str) -> String {
+    let text = heading.trim_start_matches('#').trim();
+    // The text as rendered: no backticks, and a link shows its text only.
+    let mut plain = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        plain.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match (after.find("]("), after.find(')')) {
+            (Some(close), Some(end)) if close < end => {
+                plain.push_str(&after[..close]);
+                rest = &after[end + 1..];
+            }
+            _ => {
+                plain.push('[');
+                rest = after;
+            }
+        }
+    }
+    plain.push_str(rest);
+    plain
+        .chars()
+        .filter_map(|c| match c {
+            c if c.is_alphanumeric() || c == '_' || c == '-' => Some(c.to_ascii_lowercase()),
+            c if c.is_whitespace() => Some('-'),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The anchors of a chapter, numbered for repeats as mdBook does (`name`, `name-1`, ...).
+fn anchors(text: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut in_code = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if !in_code && line.starts_with('#') {
+            let base = anchor(line);
+            let mut id = base.clone();
+            let mut n = 1;
+            while seen.contains(&id) {
+                id = format!("{base}-{n}");
+                n += 1;
+            }
+            seen.insert(id);
+        }
+    }
+    seen
+}
+
+/// `(target, line number)` of every Markdown link outside code.
+fn links(text: &str) -> Vec<(String, usize)> {
+    let mut found = Vec::new();
+    let mut in_code = false;
+    for (n, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        // Inline code spans are not links.
+        let outside: String = line.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+        let mut rest = outside.as_str();
+        while let Some(i) = rest.find("](") {
+            let after = &rest[i + 2..];
+            let Some(end) = after.find(')') else { break };
+            let target = after[..end]
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            found.push((target, n + 1));
+            rest = &after[end..];
+        }
+    }
+    found
+}
+
+#[test]
+fn links_and_anchors_resolve() {
+    let mut broken = Vec::new();
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(&chapter).unwrap();
+        let name = chapter.file_name().unwrap().to_string_lossy().into_owned();
+        for (target, line) in links(&text) {
+            if target.is_empty() || target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (path, fragment) = match target.split_once('#') {
+                Some((p, f)) => (p, Some(f)),
+                None => (target.as_str(), None),
+            };
+            let file = if path.is_empty() {
+                chapter.clone()
+            } else {
+                chapter.parent().unwrap().join(path)
+            };
+            if !file.exists() {
+                broken.push(format!("{name}:{line}: {target}: no such file"));
+                continue;
+            }
+            if let Some(fragment) = fragment {
+                if file.extension().is_some_and(|e| e == "md") {
+                    let target_text = std::fs::read_to_string(&file).unwrap();
+                    if !anchors(&target_text).contains(fragment) {
+                        broken.push(format!(
+                            "{name}:{line}: {target}: no heading with that anchor"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "broken links in the book:\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
+fn includes_exist_and_console_blocks_are_tested_transcripts() {
+    let mut problems = Vec::new();
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(&chapter).unwrap();
+        let name = chapter.file_name().unwrap().to_string_lossy().into_owned();
+        let mut console: Option<(usize, Vec<&str>)> = None;
+        for (n, line) in text.lines().enumerate() {
+            if let Some(start) = line.find("{{#include ") {
+                let spec = line[start + 11..].split("}}").next().unwrap_or("").trim();
+                let (path, anchor) = match spec.split_once(':') {
+                    Some((p, a)) => (p, Some(a)),
+                    None => (spec, None),
+                };
+                let file = chapter.parent().unwrap().join(path);
+                match std::fs::read_to_string(&file) {
+                    Err(_) => {
+                        problems.push(format!("{name}:{}: include {path}: no such file", n + 1))
+                    }
+                    Ok(included) => {
+                        if let Some(anchor) = anchor.filter(|a| a.parse::<usize>().is_err()) {
+                            if !included.contains(&format!("ANCHOR: {anchor}")) {
+                                problems.push(format!(
+                                    "{name}:{}: include {spec}: no such anchor",
+                                    n + 1
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            let fence = line.trim_start();
+            match &mut console {
+                None if fence.starts_with("```console") => console = Some((n + 1, Vec::new())),
+                Some((at, body)) if fence.starts_with("```") => {
+                    let included = body.len() == 1
+                        && body[0].starts_with("{{#include ")
+                        && (body[0].contains("/tests/transcripts/")
+                            || body[0].contains("recorded/"));
+                    let commands = body
+                        .iter()
+                        .all(|l| l.starts_with("$ ") || l.starts_with("# ") || l.is_empty());
+                    if !included && !commands {
+                        problems.push(format!(
+                            "{name}:{at}: a console block with output typed in: include the transcript a test checks"
+                        ));
+                    }
+                    console = None;
+                }
+                Some((_, body)) => body.push(line),
+                None => {}
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_chapter_is_in_the_summary() {
+    let summary = std::fs::read_to_string(book().join("SUMMARY.md")).unwrap();
+    let missing: Vec<String> = chapters()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .filter(|name| name != "SUMMARY.md" && !summary.contains(&format!("({name})")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "chapters not in SUMMARY.md: {missing:?}"
+    );
+}
+
+#[test]
+fn anchors_are_made_like_mdbook_makes_them() {
+    assert_eq!(
+        anchor("## What the port fixes in the C"),
+        "what-the-port-fixes-in-the-c"
+    );
+    assert_eq!(
+        anchor("### `MAP_PRIVATE` is copy-on-write"),
+        "map_private-is-copy-on-write"
+    );
+    assert_eq!(
+        anchor("## Seed 003's five-record variant"),
+        "seed-003s-five-record-variant"
+    );
+    assert_eq!(anchor("### [Link](x.md) here"), "link-here");
+}
