@@ -234,3 +234,30 @@ fn a_closed_stdout_ends_the_reader_quietly_by_sigpipe() {
         "no panic message, no error line"
     );
 }
+
+#[test]
+fn records_stored_before_a_sigkill_are_in_the_file() {
+    use std::os::unix::process::ExitStatusExt;
+    // SIGKILL gives the writer no chance to msync or munmap: the stores are in the page
+    // cache, which the file and every later mapping share, so the records are there anyway
+    // (the five the file holds; a disk copy follows at the next writeback).
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let file = dir.path().join("test_shm");
+    let mut writer = testkit::Background::spawn(WRITER, &["--wait-stdin".as_ref(), file.as_ref()]);
+    assert_eq!(writer.line(), "initialize over");
+    testkit::kill(writer.pid(), libc::SIGKILL);
+    assert_eq!(writer.finish().status.signal(), Some(libc::SIGKILL));
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(bytes.len(), 40);
+    let people: &[common::People] = bytemuck::cast_slice(&bytes);
+    let got: Vec<_> = people
+        .iter()
+        .map(|p| (p.name_lossy().into_owned(), p.age))
+        .collect();
+    let want: Vec<_> = ["a", "b", "c", "d", "e"]
+        .iter()
+        .zip(20..)
+        .map(|(n, a)| (n.to_string(), a))
+        .collect();
+    assert_eq!(got, want);
+}
