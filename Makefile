@@ -21,7 +21,7 @@ SCRIPTS := scripts/map_normalfile.sh scripts/anon_fork.sh scripts/sysv_shm.sh sc
 
 .PHONY: help build run-all run-map-normalfile run-anon-fork run-sysv run-posix-shm \
         run-filesize-vs-mapsize run-map-grow-file run-counter bench \
-        test test-rust test-scripts check-leftovers lint fmt clippy shellcheck docs docs-open \
+        test test-rust test-scripts test-bad-input check-leftovers lint fmt clippy shellcheck docs docs-open \
         clean clean-ipc
 
 help: ## List the targets (this text)
@@ -61,7 +61,7 @@ bench: ## Measure (release build): IPC throughput and latency (ipc_bench), the c
 	target/release/ipc_bench --svg target/ipc_bench.svg
 	@BIN_DIR=$(CURDIR)/target/release scripts/bench_counter.sh
 
-test: lint docs test-rust test-scripts check-leftovers ## Every check: fmt, clippy, shellcheck, the book, tests, scripts, leftovers
+test: lint docs test-rust test-scripts test-bad-input check-leftovers ## Every check: fmt, clippy, shellcheck, the book, tests, scripts, leftovers
 	@echo "make test: all checks passed"
 
 test-rust: ## The unit and integration tests (they run the real binaries)
@@ -74,6 +74,9 @@ test-scripts: build ## Run every script; each checks the lines it waits for
 	    if ! $$s >"$$log" 2>&1; then cat "$$log"; rm -f "$$log"; echo "$$s failed"; exit 1; fi; \
 	    rm -f "$$log"; \
 	done
+
+test-bad-input: build ## Every binary against a matrix of bad arguments and paths: one-line errors only
+	@scripts/bad_input.sh
 
 check-leftovers: ## Fail if tests or scripts left a System V segment or POSIX shm object behind
 	@scripts/clean_ipc.sh --check
