@@ -77,6 +77,9 @@ pub fn publish(word: &AtomicU64, value: u64, other_sleeping: &AtomicU32, how: Wa
         return;
     }
     word.store(value, Ordering::SeqCst);
+    // A load, not a swap(0): in a ring the flag covers every slot, and the sleeper may be
+    // waiting on another slot's word than this one; only the sleeper clears it, once awake.
+    // (Until it runs, each publish pays a FUTEX_WAKE that finds no one: cheap, and rare.)
     if other_sleeping.load(Ordering::SeqCst) != 0 {
         futex_wake(word);
     }
