@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # shm_counter.sh: two processes increment one counter in shared memory
-# (docs/src/shm_counter.md; seed 000's increment examples, UNP vol. 2's incr2.c and incr3.c).
+# (docs/src/shm_counter.md; seed 000's increment examples, UNP vol. 2's incr2.c, incr3.c and
+# incr_map_anon.c).
 #
 # With a lock, with an atomic instruction, and with neither (updates get lost); the three
 # places the counter can live; what happens when a process dies holding the lock; and two
@@ -32,7 +33,7 @@ main() {
     run shm_counter --loops 2000000 --sync atomic
     run shm_counter --loops 2000000 --sync robust
 
-    say "Where the counter lives: a mapped file (incr2.c), an anonymous mapping (incr3.c), a POSIX object"
+    say "Where the counter lives: a mapped file (incr2.c, incr3.c), an anonymous mapping (incr_map_anon.c), a POSIX object"
     run shm_counter --loops 200000 --backing file
     run shm_counter --loops 200000 --backing anon
     run shm_counter --loops 200000 --backing posix --name "$name"

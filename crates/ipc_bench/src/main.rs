@@ -1,13 +1,13 @@
 //! ipc_bench: is shared memory the fastest IPC? Throughput and latency of every transport the
 //! examples teach, measured side by side in one run, next to what the machine can do at all.
 //!
-//! Every note in the seeds opens with "shared memory is the fastest form of IPC", and seed
+//! Seeds 000, 002 and 003 open with "shared memory is the fastest form of IPC", and seed
 //! 000 explains it by copies (four for a file sent through a pipe, two through shared memory).
 //! This measures it. Chapter: `docs/src/benchmark.md`.
 //!
 //! - Throughput: S bytes (1 GiB) in messages of 4 KiB, 64 KiB and 1 MiB through a pipe, a UNIX
-//!   socket, a regular file, a mapped file, POSIX shm and System V shm (a ring of two slots
-//!   handed over with futex words; POSIX shm also with spinning), each byte checksummed by
+//!   socket, a regular file, a mapped file, POSIX shm and System V shm (a ring of 2 MiB of
+//!   slots handed over with futex words; POSIX shm also with spinning), each byte checksummed by
 //!   the receiver. The limit: one thread's memcpy of the same message size.
 //! - Latency: round trips of 8 and 64 bytes through a pipe, a UNIX socket and POSIX shm
 //!   (futex, spin then futex, spin). The limit: a cache line bounced between two processes.

@@ -54,7 +54,7 @@ impl Region {
             Kind::SysvShm => {
                 let shmid = sysv::shmget(libc::IPC_PRIVATE, len, libc::IPC_CREAT | 0o600)?;
                 // SAFETY: a new segment of `len` bytes, attached read-write; the benchmark
-                // hands its bytes between the processes through futex words (see ring.rs).
+                // hands its bytes between the processes through futex words (`Ring` in throughput.rs).
                 let attached = unsafe { Attached::new(shmid, len, 0) };
                 // Marked for removal at once: it goes when the last process detaches.
                 sysv::shmctl_rmid(shmid)?;
@@ -73,7 +73,7 @@ impl Region {
 
 fn map(file: &File, len: usize, prot: libc::c_int) -> io::Result<Region> {
     // SAFETY: the file is `len` bytes long, so every page is backed; the benchmark hands its
-    // bytes between the processes through futex words (see ring.rs) and never keeps a view
+    // bytes between the processes through futex words (`Ring` in throughput.rs) and never keeps a view
     // across a handoff.
     let map = unsafe { Mapping::new(len, prot, libc::MAP_SHARED, Some(file.as_fd()), 0) }?;
     Ok(Region::Mapped(map))

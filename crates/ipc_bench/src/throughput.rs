@@ -27,7 +27,7 @@ pub enum Transport {
     UnixSocket,
     /// a regular file: pwrite, a byte down a pipe to say so, pread, a byte back
     File,
-    /// a ring of two message slots in shared memory, handed over with futex words
+    /// a ring of message slots (2 MiB of them) in shared memory, handed over with futex words
     Ring(Kind, Wait),
 }
 
