@@ -6,15 +6,17 @@
 #     or under a key 0x5342xxxx (the namespace the tests and scripts use);
 #   - POSIX shm objects /xyz that are one 36-byte student record, or /shm-by-example.*.
 #
-# Usage: scripts/clean_ipc.sh [--dry-run | --check]
+# Usage: scripts/clean_ipc.sh [--dry-run | --check] [--only KEY|NAME]
 #   (none)     list and remove
 #   --dry-run  list only
 #   --check    list the test namespace's leftovers only, and exit 1 if there are any
 #              (`make test` runs it after the tests; a test run beside it may trip it)
+#   --only     just the segment with this key (0x...) or the object with this name (/...),
+#              if it is one of the above (tests use it, so as not to touch each other's)
 set -euo pipefail
 
 usage() {
-    echo "usage: $(basename "$0") [--dry-run | --check]" >&2
+    echo "usage: $(basename "$0") [--dry-run | --check] [--only KEY|NAME]" >&2
     exit 2
 }
 
@@ -34,14 +36,20 @@ in_use() {
 }
 
 main() {
-    local mode=remove
-    case ${1-} in
-        "") ;;
-        --dry-run) mode=list ;;
-        --check) mode=check ;;
-        *) usage ;;
-    esac
-    [[ $# -le 1 ]] || usage
+    local mode=remove only=
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+            --dry-run) mode=list ;;
+            --check) mode=check ;;
+            --only)
+                [[ $# -ge 2 ]] || usage
+                only=$2
+                shift
+                ;;
+            *) usage ;;
+        esac
+        shift
+    done
 
     local uid found=0
     uid=$(id -u)
@@ -71,6 +79,7 @@ main() {
         if [[ $f == /dev/shm/xyz ]]; then
             [[ $mode != check && $(stat -c %s "$f") == 36 ]] || continue
         fi
+        [[ -z $only || $only == "/${f#/dev/shm/}" ]] || continue
         in_use "$f" && continue
         found=1
         printf 'POSIX shm object: /%s, %s bytes' "${f#/dev/shm/}" "$(stat -c %s "$f")"

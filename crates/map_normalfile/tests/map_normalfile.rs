@@ -261,3 +261,28 @@ fn records_stored_before_a_sigkill_are_in_the_file() {
         .collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn sigint_and_sigterm_while_holding_leave_the_file_and_nothing_else() {
+    use std::os::unix::process::ExitStatusExt;
+    // The writer holds only a mapping of the user's file: the kernel unmaps it when the
+    // process dies, the file stays (it is the user's), and no other file appears.
+    for signo in [libc::SIGINT, libc::SIGTERM] {
+        let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+        let file = dir.path().join("test_shm");
+        let mut writer =
+            testkit::Background::spawn(WRITER, &["--wait-stdin".as_ref(), file.as_ref()]);
+        assert_eq!(writer.line(), "initialize over");
+        testkit::kill(writer.pid(), signo);
+        let out = writer.finish();
+        assert_eq!(out.status.signal(), Some(signo));
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("test_shm")]);
+        assert_eq!(std::fs::metadata(&file).unwrap().len(), 40);
+    }
+}

@@ -184,3 +184,23 @@ fn the_notes_program_unlinks_at_once_and_its_record_is_readable() {
     t.assert_eq(file!["transcripts/c_interop.txt"]);
     assert!(!testkit::shm_exists(&name));
 }
+
+/// SIGKILL cannot be caught: the object a killed writer created stays, and
+/// `scripts/clean_ipc.sh` (what `make clean-ipc` runs) removes it, and only it.
+#[test]
+fn after_sigkill_clean_ipc_removes_what_was_left() {
+    let name = testkit::unique_shm_name();
+    let mut writer = testkit::Background::spawn(WRITER, &named(&name, &["--wait-stdin"]));
+    writer.line();
+    writer.line();
+    testkit::kill(writer.pid(), libc::SIGKILL);
+    assert_eq!(writer.finish().status.signal(), Some(libc::SIGKILL));
+    assert!(testkit::shm_exists(&name), "SIGKILL runs no cleanup");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/clean_ipc.sh");
+    let out = testkit::run_ok(script, &["--only".as_ref(), name.as_ref()]);
+    assert_eq!(
+        out,
+        format!("POSIX shm object: {name}, 36 bytes: removed\n")
+    );
+    assert!(!testkit::shm_exists(&name));
+}

@@ -212,3 +212,27 @@ fn c_and_rust_programs_share_the_segment_both_ways() {
     t.assert_eq(file!["transcripts/c_interop.txt"]);
     assert!(!testkit::segment_exists(key));
 }
+
+/// SIGKILL cannot be caught: the segment a killed writer created stays, and
+/// `scripts/clean_ipc.sh` (what `make clean-ipc` runs) removes it, and only it.
+#[test]
+fn after_sigkill_clean_ipc_removes_what_was_left() {
+    let key = testkit::unique_key();
+    let k = key_hex(key);
+    let mut writer = testkit::Background::spawn(
+        WRITER,
+        &["--key".as_ref(), k.as_ref(), "--wait-stdin".as_ref()],
+    );
+    writer.line();
+    testkit::kill(writer.pid(), libc::SIGKILL);
+    assert_eq!(writer.finish().status.signal(), Some(libc::SIGKILL));
+    assert!(testkit::segment_exists(key), "SIGKILL runs no cleanup");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/clean_ipc.sh");
+    let out = testkit::run_ok(script, &["--only".as_ref(), k.as_ref()]);
+    assert!(
+        out.starts_with(&format!("System V segment: key {k}, shmid ")),
+        "{out}"
+    );
+    assert!(out.ends_with(", 8 bytes: removed\n"), "{out}");
+    assert!(!testkit::segment_exists(key));
+}
