@@ -65,6 +65,7 @@ main() {
             ours=1
         fi
         ((ours)) || continue
+        [[ -z $only || $only == "$(printf '0x%08x' "$key")" ]] || continue
         found=1
         printf 'System V segment: key 0x%08x, shmid %s, %s bytes' "$key" "$shmid" "$size"
         if [[ $mode == remove ]]; then
