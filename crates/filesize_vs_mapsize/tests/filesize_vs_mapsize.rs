@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 use std::ffi::OsStr;
+use std::process::Command;
 
 use common::testkit::{self, Transcript};
 use snapbox::file;
@@ -77,7 +78,7 @@ fn on_4k_pages() -> bool {
 #[test]
 fn the_notes_two_cases_leave_no_temp_file() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
-    let out = std::process::Command::new(PROG)
+    let out = Command::new(PROG)
         .env("TMPDIR", dir.path())
         .output()
         .unwrap();
@@ -163,4 +164,38 @@ fn bad_input_is_one_line_and_exit_status() {
     );
     t.run(PROG, &[dir.path().as_os_str(), "1".as_ref(), "1".as_ref()]);
     t.assert_eq(file!["transcripts/errors.txt"]);
+}
+
+#[test]
+fn a_signal_at_any_moment_leaves_no_temp_file() {
+    use std::os::unix::process::ExitStatusExt;
+    // The signal lands before, during or after the probes, whichever it happens to be: in
+    // every case the temp file of the notes' two cases must be gone.
+    for (round, signo) in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP]
+        .into_iter()
+        .cycle()
+        .take(9)
+        .enumerate()
+    {
+        let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+        let mut child = Command::new(PROG)
+            .env("TMPDIR", dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        if round % 3 == 1 {
+            std::thread::yield_now();
+        }
+        testkit::kill(child.id() as libc::pid_t, signo);
+        let status = child.wait().unwrap();
+        assert!(
+            status.success() || status.signal() == Some(signo),
+            "{status}"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "temp file left after {status}"
+        );
+    }
 }
