@@ -445,3 +445,31 @@ pub fn kill(pid: libc::pid_t, signo: libc::c_int) {
     let rc = unsafe { libc::kill(pid, signo) };
     assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
 }
+
+/// Runs `program` (which makes a temp file in `$TMPDIR`) nine times, sending it SIGINT,
+/// SIGTERM or SIGHUP at once: the signal lands before, during or after its work, whichever
+/// it happens to be, and in every case no temp file may be left and the program must end
+/// well or by that signal.
+pub fn assert_signals_leave_no_temp_file(program: &str, target_tmpdir: &str) {
+    use std::os::unix::process::ExitStatusExt;
+    let signals = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+    for (round, signo) in signals.into_iter().cycle().take(9).enumerate() {
+        let dir = disk_dir(target_tmpdir);
+        let mut child = Command::new(program)
+            .env("TMPDIR", dir.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        if round % 3 == 1 {
+            std::thread::yield_now();
+        }
+        kill(child.id() as libc::pid_t, signo);
+        let status = child.wait().unwrap();
+        assert!(
+            status.success() || status.signal() == Some(signo),
+            "{status}"
+        );
+        let left = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(left, 0, "temp file left after {status}");
+    }
+}

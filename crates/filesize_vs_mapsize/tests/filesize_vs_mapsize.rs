@@ -168,34 +168,5 @@ fn bad_input_is_one_line_and_exit_status() {
 
 #[test]
 fn a_signal_at_any_moment_leaves_no_temp_file() {
-    use std::os::unix::process::ExitStatusExt;
-    // The signal lands before, during or after the probes, whichever it happens to be: in
-    // every case the temp file of the notes' two cases must be gone.
-    for (round, signo) in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP]
-        .into_iter()
-        .cycle()
-        .take(9)
-        .enumerate()
-    {
-        let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
-        let mut child = Command::new(PROG)
-            .env("TMPDIR", dir.path())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        if round % 3 == 1 {
-            std::thread::yield_now();
-        }
-        testkit::kill(child.id() as libc::pid_t, signo);
-        let status = child.wait().unwrap();
-        assert!(
-            status.success() || status.signal() == Some(signo),
-            "{status}"
-        );
-        assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            0,
-            "temp file left after {status}"
-        );
-    }
+    testkit::assert_signals_leave_no_temp_file(PROG, env!("CARGO_TARGET_TMPDIR"));
 }
