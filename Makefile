@@ -67,13 +67,13 @@ test: lint docs test-rust test-scripts test-bad-input check-leftovers ## Every c
 test-rust: ## The unit and integration tests (they run the real binaries)
 	$(CARGO) test --workspace
 
-test-scripts: build ## Run every script; each checks the lines it waits for
-	@for s in $(SCRIPTS); do \
-	    echo "$$s"; \
-	    log=$$(mktemp); \
-	    if ! $$s >"$$log" 2>&1; then cat "$$log"; rm -f "$$log"; echo "$$s failed"; exit 1; fi; \
-	    rm -f "$$log"; \
-	done
+test-scripts: build ## Run every script, two copies at once (no collisions); each checks its lines
+	@run() { for s in $(SCRIPTS); do $$s || { echo "$$s failed"; return 1; }; done; }; \
+	a=$$(mktemp); b=$$(mktemp); \
+	run >"$$a" 2>&1 & pa=$$!; run >"$$b" 2>&1 & pb=$$!; \
+	ok=1; wait $$pa || { cat "$$a"; ok=0; }; wait $$pb || { cat "$$b"; ok=0; }; \
+	rm -f "$$a" "$$b"; \
+	if [ $$ok = 1 ]; then echo "scripts: $(words $(SCRIPTS)) scripts, two runs at once: passed"; else exit 1; fi
 
 test-bad-input: build ## Every binary against a matrix of bad arguments and paths: one-line errors only
 	@scripts/bad_input.sh
