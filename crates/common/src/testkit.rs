@@ -369,7 +369,23 @@ pub fn run(program: impl AsRef<OsStr>, args: &[&OsStr]) -> Output {
 /// Runs a program that must succeed with nothing on stderr, and returns its stdout.
 #[track_caller]
 pub fn run_ok(program: impl AsRef<OsStr>, args: &[&OsStr]) -> String {
-    let out = run(program, args);
+    ok_stdout(run(program, args))
+}
+
+/// [`run_ok`] with no arguments and `TMPDIR` set to `dir`, for a program that makes a temp
+/// file there (the test then checks that it is gone).
+#[track_caller]
+pub fn run_ok_in_tmpdir(program: impl AsRef<OsStr>, dir: &Path) -> String {
+    let out = Command::new(program)
+        .env("TMPDIR", dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    ok_stdout(out)
+}
+
+#[track_caller]
+fn ok_stdout(out: Output) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() && stderr.is_empty(),

@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 use std::ffi::OsStr;
-use std::process::Command;
 
 use common::testkit::{self, Transcript};
 use snapbox::file;
@@ -78,16 +77,7 @@ fn on_4k_pages() -> bool {
 #[test]
 fn the_notes_two_cases_leave_no_temp_file() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
-    let out = Command::new(PROG)
-        .env("TMPDIR", dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = testkit::run_ok_in_tmpdir(PROG, dir.path());
     assert_eq!(check_rule(&stdout), 2);
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),

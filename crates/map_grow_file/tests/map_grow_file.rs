@@ -31,16 +31,8 @@ fn classic_output() -> String {
 #[test]
 fn classic_growth_page_by_page_leaves_no_temp_file() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
-    let out = Command::new(PROG)
-        .env("TMPDIR", dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), classic_output());
+    let stdout = testkit::run_ok_in_tmpdir(PROG, dir.path());
+    assert_eq!(stdout, classic_output());
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         0,
