@@ -59,7 +59,7 @@ struct Args {
 }
 
 fn main() {
-    common::restore_sigpipe();
+    common::default_signals();
     let args = Args::parse();
     if let Err(err) = run(&args) {
         err_exit!(err);

@@ -12,10 +12,15 @@
 //! - [`Interrupts`]: SIGINT/SIGTERM/SIGHUP as events, so guards clean up before the process dies.
 //! - [`probe`]: one access to memory that may fault, in a forked child; SIGBUS/SIGSEGV reported.
 //! - [`page_size`]: `sysconf(_SC_PAGESIZE)`; never assume 4096.
-//! - [`restore_sigpipe`]: `prog | head` ends the program quietly, as it ends a C program.
+//! - [`file`]: create a file without following a symlink or truncating someone else's, refuse
+//!   what is not a regular file, and reserve its blocks before a mapping stores into it.
+//! - [`default_signals`]: `prog | head` ends the program quietly, as it ends a C program, and
+//!   a file past `ulimit -f` is an error (`File too large`), not a death by SIGXFSZ.
+//! - [`random_u32`]: the random part of a unique name (a pid alone is not unique).
 #![cfg(unix)]
 
 pub mod error;
+pub mod file;
 pub mod mapping;
 pub mod people;
 pub mod posix;
@@ -32,15 +37,39 @@ pub use people::People;
 pub use process::{Child, Fork, exit_child, fork, waitpid};
 pub use signal::Interrupts;
 
-/// Puts `SIGPIPE` back to its default action, which Rust's runtime sets to "ignore" before
-/// `main`. Call it first thing in `main`.
+/// The two signal dispositions every program here wants; call it first thing in `main`.
 ///
-/// With `SIGPIPE` ignored, `println!` to a pipe whose reader has gone (`prog | head -1`) fails
-/// with `EPIPE`, and `println!` panics on that. A C program is killed quietly by `SIGPIPE`
-/// instead, which is what the shell and the user expect; so is this one.
-pub fn restore_sigpipe() {
+/// - `SIGPIPE` back to its default action, which Rust's runtime sets to "ignore" before
+///   `main`. With `SIGPIPE` ignored, `println!` to a pipe whose reader has gone
+///   (`prog | head -1`) fails with `EPIPE`, and `println!` panics on that. A C program is killed
+///   quietly by `SIGPIPE` instead, which is what the shell and the user expect; so is this one.
+/// - `SIGXFSZ` ignored. Under `ulimit -f` (`RLIMIT_FSIZE`), a call that would make a file
+///   larger than the limit (`ftruncate`, `posix_fallocate`, `write`) sends SIGXFSZ, whose
+///   default action kills the process, core and all; ignored, the same call fails with `EFBIG`
+///   (`File too large`), an error the program reports in one line.
+pub fn default_signals() {
     // SAFETY: SIG_DFL installs no handler, so no code of ours can run in signal context.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    // SAFETY: SIG_IGN installs no handler either.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+}
+
+/// 32 random bits from the kernel (`getrandom`), for names that must not collide: a pid is
+/// unique only in its PID namespace, and containers that share System V IPC or `/dev/shm`
+/// have PID namespaces of their own.
+pub fn random_u32() -> u32 {
+    let mut buf = [0u8; 4];
+    // SAFETY: `buf` is a writable buffer of exactly the length passed.
+    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n != 4 {
+        // getrandom only fails before the kernel's pool is ready, at early boot. Mix the
+        // time and pid instead: still not the pid alone.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        return t ^ std::process::id().rotate_left(16);
+    }
+    u32::from_ne_bytes(buf)
 }
 
 /// The size of a page, from `sysconf(_SC_PAGESIZE)`: 4096 on x86-64, 16384 on Apple silicon

@@ -3,17 +3,26 @@
 
 use std::ffi::{CStr, CString};
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 
 /// `shm_open(name, oflag, mode)`: a descriptor for the object, closed when dropped.
+///
+/// Not in the notes: `O_NONBLOCK` is added to `oflag`, and what was opened must be a regular
+/// file. On Linux, `shm_open("/f")` is `open("/dev/shm/f")`, and anyone can put a FIFO there
+/// (`mkfifo /dev/shm/f`): opening it for reading would block for ever, and its "contents"
+/// are not memory. `O_NONBLOCK` makes that open return at once (a regular file ignores the
+/// flag); the `fstat` after it refuses the FIFO, a directory (`/..`) or a device with
+/// `not a regular file (a FIFO)`.
 pub fn shm_open(name: &CStr, oflag: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
     // SAFETY: `name` is a NUL-terminated string.
-    let fd = unsafe { libc::shm_open(name.as_ptr(), oflag, mode) };
+    let fd = unsafe { libc::shm_open(name.as_ptr(), oflag | libc::O_NONBLOCK, mode) };
     if fd == -1 {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: shm_open returned a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    crate::file::not_regular(fd.as_fd())?;
+    Ok(fd)
 }
 
 /// `shm_unlink(name)`: removes the name at once; the memory goes when the last mapping and

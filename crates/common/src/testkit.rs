@@ -410,19 +410,19 @@ pub fn run_into_closed_pipe(program: impl AsRef<OsStr>, args: &[&OsStr]) -> Outp
 }
 
 /// A System V key in this project's test namespace, `0x5342....` ("SB"), that no segment has
-/// now: the low bits of the test process's pid and a counter. `scripts/clean_ipc.sh` knows
-/// the namespace.
+/// now: 16 random bits, never the pid (runs in two PID namespaces that share System V IPC
+/// would meet). `scripts/clean_ipc.sh` knows the namespace.
+///
+/// A key free now can be taken before the test uses it; the writers create with `IPC_EXCL`,
+/// so such a collision is an error the test sees, never a segment shared by mistake.
 pub fn unique_key() -> libc::key_t {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    loop {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        assert!(n < 0x100, "no free key left in this test process's range");
-        let key = (0x5342_0000 | ((std::process::id() & 0xff) << 8) | n) as libc::key_t;
+    for _ in 0..1000 {
+        let key = (0x5342_0000 | (crate::random_u32() & 0xffff)) as libc::key_t;
         if !segment_exists(key) {
             return key;
         }
     }
+    panic!("no free key in 0x5342....: run make clean-ipc");
 }
 
 /// Whether a System V segment has `key`.
@@ -434,14 +434,12 @@ pub fn segment_exists(key: libc::key_t) -> bool {
     }
 }
 
-/// A POSIX shm name in this project's test namespace, `/shm-by-example.PID.N`, that no object
-/// has now.
+/// A POSIX shm name in this project's test namespace, `/shm-by-example.t.RANDOM`, that no
+/// object has now: 64 random bits, never the pid alone (see [`unique_key`]).
 pub fn unique_shm_name() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
     loop {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let name = format!("/shm-by-example.{}.{n}", std::process::id());
+        let r = (u64::from(crate::random_u32()) << 32) | u64::from(crate::random_u32());
+        let name = format!("/shm-by-example.t.{r:016x}");
         if !shm_exists(&name) {
             return name;
         }

@@ -54,7 +54,7 @@ struct Args {
 }
 
 fn main() {
-    common::restore_sigpipe();
+    common::default_signals();
     let args = Args::parse();
     for size in [args.filesize, args.mapsize].into_iter().flatten() {
         if size.div_ceil(page_size() as u64) > MAX_PAGES {

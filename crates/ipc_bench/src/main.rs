@@ -73,7 +73,7 @@ const THROUGHPUT_SIZES: [usize; 3] = [4 << 10, 64 << 10, 1 << 20];
 const LATENCY_SIZES: [usize; 2] = [8, 64];
 
 fn main() {
-    common::restore_sigpipe();
+    common::default_signals();
     let args = Args::parse();
     if let Err(err) = run(&args) {
         err_exit!(err);

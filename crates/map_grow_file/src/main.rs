@@ -67,7 +67,7 @@ struct Args {
 }
 
 fn main() {
-    common::restore_sigpipe();
+    common::default_signals();
     let args = Args::parse();
     let result = match (args.append, args.follow, &args.file) {
         (Some(n), _, Some(file)) => append(file, usize::from(n)),

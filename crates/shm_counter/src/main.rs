@@ -101,7 +101,7 @@ enum Role {
 }
 
 fn main() {
-    common::restore_sigpipe();
+    common::default_signals();
     let args = Args::parse();
     if args.role.is_some() && args.backing != Backing::Posix {
         usage_error::<Args>(

@@ -61,7 +61,7 @@ struct Args {
 }
 
 fn main() {
-    common::restore_sigpipe();
+    common::default_signals();
     let args = Args::parse();
     let fits = max_records(FILE_RECORDS * People::SIZE);
     if args.records == 0 || args.records > fits {

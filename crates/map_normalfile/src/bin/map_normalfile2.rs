@@ -42,7 +42,7 @@ struct Args {
 }
 
 fn main() {
-    common::restore_sigpipe();
+    common::default_signals();
     let args = Args::parse();
     if args.records == 0 {
         usage_error::<Args>("--records must be at least 1");
