@@ -21,7 +21,7 @@ SCRIPTS := scripts/map_normalfile.sh scripts/anon_fork.sh scripts/sysv_shm.sh sc
 
 .PHONY: help build run-all run-map-normalfile run-anon-fork run-sysv run-posix-shm \
         run-filesize-vs-mapsize run-map-grow-file run-counter bench \
-        test test-rust test-scripts test-bad-input check-leftovers lint fmt clippy shellcheck docs docs-open \
+        test test-rust test-scripts test-bad-input test-faults test-memcheck check-leftovers lint fmt clippy shellcheck docs docs-open \
         clean clean-ipc
 
 help: ## List the targets (this text)
@@ -61,7 +61,7 @@ bench: ## Measure (release build): IPC throughput and latency (ipc_bench), the c
 	target/release/ipc_bench --svg target/ipc_bench.svg
 	@BIN_DIR=$(CURDIR)/target/release scripts/bench_counter.sh
 
-test: lint docs test-rust test-scripts test-bad-input check-leftovers ## Every check: fmt, clippy, shellcheck, the book, tests, scripts, leftovers
+test: lint docs test-rust test-scripts test-bad-input test-faults test-memcheck check-leftovers ## Every check: fmt, clippy, shellcheck, the book, tests, scripts, faults, memcheck, leftovers
 	@echo "make test: all checks passed"
 
 test-rust: ## The unit and integration tests (they run the real binaries)
@@ -78,6 +78,12 @@ test-scripts: build ## Run every script, two copies at once (no collisions); eac
 test-bad-input: build ## Every binary against a matrix of bad arguments and paths: one-line errors only
 	@scripts/bad_input.sh
 
+test-faults: build ## Fault injection: full tmpfs, ulimit -f 0, FIFOs and symlinks, garbage, killed partners, PID namespaces
+	@scripts/faults.sh
+
+test-memcheck: build ## Memory errors: valgrind over every example, the tests under AddressSanitizer (nightly)
+	@scripts/memcheck.sh
+
 check-leftovers: ## Fail if tests or scripts left a System V segment or POSIX shm object behind
 	@scripts/clean_ipc.sh --check
 
@@ -91,7 +97,7 @@ clippy: ## Lint with clippy, warnings as errors
 
 shellcheck: ## Check scripts/ and .ci/run with shellcheck (skipped with a notice if missing)
 	@if command -v shellcheck >/dev/null; then \
-	    shellcheck -x scripts/*.sh .ci/run && echo "shellcheck: clean"; \
+	    shellcheck -x scripts/*.sh .ci/run .ci/unprivileged && echo "shellcheck: clean"; \
 	else \
 	    echo "shellcheck not installed: scripts/ not checked (apt-get install shellcheck)"; \
 	fi

@@ -49,8 +49,12 @@ main() {
     mkfifo "$fifo"
     ln -s "$short" "$link"
     local key name
-    key=$(printf '0x5342%04x' $((($$ + 1) & 0xffff)))
-    name=/shm-by-example.bad.$$
+    # A key and a name no one uses: random, never the pid alone (see random_hex).
+    key=$(printf '0x5342%s' "$(random_hex | cut -c1-4)")
+    while awk -v k=$((key)) '$1 == k { found = 1 } END { exit !found }' /proc/sysvipc/shm; do
+        key=$(printf '0x5342%s' "$(random_hex | cut -c1-4)")
+    done
+    name=/shm-by-example.bad.$(random_hex)
 
     local p
     for p in map_normalfile1 map_normalfile2 anon_fork sysv_write sysv_read posix_shm_write \
@@ -101,6 +105,8 @@ main() {
     try sysv_read --key "$key"
     try posix_shm_write --name noslash
     try posix_shm_write --name /a/b
+    try posix_shm_write --name /.
+    try posix_shm_read --name /..
     try posix_shm_read --name "$name"
     try shm_counter --backing posix --name "$name" --role second
     try shm_counter --role first --name "$name"

@@ -11,6 +11,7 @@ bin_dir=${BIN_DIR:-$root/target/debug}
 prog=$(basename "$0")
 
 tmp=        # the temp directory, once make_tmp has made it
+tmp_lock=   # ... the fd of its lock
 bg_pid=     # the program running in the background (start_bg), if any
 bg_out=     # ... the fd its stdout is read from
 bg_in=      # ... the fd its stdin is written to
@@ -53,8 +54,21 @@ need() {
 }
 
 # make_tmp PARENT: a fresh directory in PARENT, removed on exit; its path is in $tmp.
+# The script holds a lock on $tmp/.lock for as long as it runs (the background programs
+# inherit it): a directory whose lock anyone can take belongs to a script that died without
+# cleaning up (SIGKILL), and `scripts/clean_ipc.sh` removes it. A lock, not a pid: a pid says
+# nothing across PID namespaces.
 make_tmp() {
     tmp=$(mktemp -d "$1/shm-by-example.XXXXXX")
+    exec {tmp_lock}>"$tmp/.lock"
+    flock -n "$tmp_lock" || die "flock $tmp/.lock: taken"
+}
+
+# random_hex: 16 random hex digits, for names and keys that must not collide with another
+# run's. Never $$ alone: two runs in separate PID namespaces that share System V IPC and
+# /dev/shm (containers, CI jobs) often have the same pid.
+random_hex() {
+    od -An -N8 -tx8 /dev/urandom | tr -d ' \n'
 }
 
 # fs_type DIR: the filesystem DIR is on (ext2/ext3 for ext4, tmpfs, btrfs, xfs, ...).
