@@ -9,8 +9,8 @@
 # A case that needs what this machine lacks (user namespaces, root for another user's file)
 # is counted as skipped and named; the summary line says how many.
 #
-# Usage: scripts/faults.sh [PATTERN]   (make test-faults; PATTERN runs the cases whose label
-#                                       contains it)
+# Usage: scripts/faults.sh [PREFIX]   (make test-faults; PREFIX runs the cases whose label
+#                                      starts with it: `scripts/faults.sh 3` for class 3)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -22,11 +22,30 @@ skips=()
 pattern=${1:-}
 uid=$(id -u)
 
-pass() { passed=$((passed + 1)); printf 'ok    %s\n' "$1"; }
-fail() { failed=$((failed + 1)); printf 'FAIL  %s: %s\n' "$1" "$2"; }
-skip() { skipped=$((skipped + 1)); skips+=("$1 ($2)"); printf 'skip  %s: %s\n' "$1" "$2"; }
+# Per class (the label's first word), for the table at the end.
+declare -A class_passed=() class_failed=() class_skipped=()
+tally() { local c=${2%% *}; eval "class_$1[\$c]=\$((\${class_$1[\$c]:-0} + 1))"; }
+pass() { passed=$((passed + 1)); tally passed "$1"; printf 'ok    %s\n' "$1"; }
+fail() { failed=$((failed + 1)); tally failed "$1"; printf 'FAIL  %s: %s\n' "$1" "$2"; }
+skip() {
+    skipped=$((skipped + 1))
+    tally skipped "$1"
+    skips+=("$1 ($2)")
+    printf 'skip  %s: %s\n' "$1" "$2"
+}
+declare -A class_names=(
+    [1]="a read outside the mapping"
+    [2]="a symlink, FIFO, device, directory, other's file as a path"
+    [3]="a full tmpfs or disk, ulimit -f 0"
+    [4]="Ctrl-C, a partner stopped or killed, mid-wait"
+    [5]="garbage in a shared region"
+    [6]="two runs in separate PID namespaces"
+    [7]="clean_ipc.sh while things come and go"
+    [8]="SIGKILL at a random moment, then clean_ipc.sh"
+    [9]="misleading messages"
+)
 # wanted LABEL: whether this run includes the case LABEL.
-wanted() { [[ -z $pattern || $1 == *"$pattern"* ]]; }
+wanted() { [[ $1 == "$pattern"* ]]; }
 
 # last_status, last_err, last_out: what `capture` saw.
 last_status=0
@@ -118,6 +137,39 @@ expect_error_full() {
     fi
     capture 20 "${full_cmd[@]}" "$bin_dir/$prog" "${@:4}"
     one_line_error "$label" "$prog" "$want"
+}
+
+# --- class 1: a read outside the mapping ----------------------------------------------------
+
+class1() {
+    # map_grow_file --follow maps 1 MiB (2048 records of 512 bytes). A file far larger than the
+    # mapping, and events that announce records past its end: it must read no byte outside
+    # the mapping, so print at most the 2048 records the mapping holds, and never die.
+    local f=$tmp/big label size rec
+    for size_rec in 4M:2048 4M:2049 4M:4096 1G:2000000; do
+        size=${size_rec%:*}
+        rec=${size_rec#*:}
+        label="1 map_grow_file --follow, a $size file, record $rec announced"
+        wanted "$label" || continue
+        truncate -s "$size" "$f"
+        # shellcheck disable=SC2016 # the script is for the inner bash
+        capture 20 bash -c 'printf "appended record %s: x\n" "$1" | exec "$2" --follow "$3"' \
+            bash "$rec" "$bin_dir/map_grow_file" "$f"
+        local lines
+        lines=$(grep -c . <<<"$last_out" || true)
+        if ((last_status == 124 || last_status > 128)); then
+            fail "$label" "status $last_status: $last_err"
+        elif ((lines > 2048)); then
+            fail "$label" "printed $lines records; the mapping holds 2048"
+        elif ((last_status == 1)); then
+            one_line_error "$label" map_grow_file ""
+        elif ((last_status == 0)) && [[ -z $last_err ]]; then
+            pass "$label"
+        else
+            fail "$label" "status $last_status: $last_err"
+        fi
+        rm -f -- "$f"
+    done
 }
 
 # --- class 2: a planted symlink, a FIFO, a device, a directory where a file is written -------
@@ -569,6 +621,62 @@ class8() {
     rm -f -- "$tmp/k.svg"
 }
 
+# --- class 9: messages that say what happened ------------------------------------------------
+
+class9() {
+    local label="9 --role second, Permission denied: no hint to start a first"
+    if wanted "$label"; then
+        if ((uid != 0)) || ! id shmtest >/dev/null 2>&1; then
+            skip "$label" "needs root and a user shmtest"
+        else
+            local n
+            n=shm-by-example.$(random_hex)
+            head -c 4096 /dev/zero >"/dev/shm/$n"
+            chmod 600 "/dev/shm/$n"
+            capture 10 runuser -u shmtest -- "$bin_dir/shm_counter" --backing posix --role second --name "/$n"
+            rm -f -- "/dev/shm/$n"
+            if [[ $last_err == *"first"* ]]; then
+                fail "$label" "$last_err"
+            else
+                one_line_error "$label" shm_counter "Permission denied"
+            fi
+        fi
+    fi
+
+    label="9 a second second attached to one first"
+    if wanted "$label"; then
+        local out=$tmp/c9.out n
+        n=/shm-by-example.$(random_hex)
+        bg_start "$out" "$bin_dir/shm_counter" --backing posix --name "$n" --role first --loops 3000000
+        local first=$bg
+        if wait_line "$out" "now start" 10; then
+            bg_start "$tmp/c9.second" "$bin_dir/shm_counter" --backing posix --name "$n" --role second
+            local second=$bg
+            wait_line "$out" "counting" 10 || true
+            # The third process: refused, and the first's count must not be disturbed.
+            capture 10 "$bin_dir/shm_counter" --backing posix --name "$n" --role second
+            local third_status=$last_status third_err=$last_err
+            if ! ends_within "$first" 60; then
+                fail "$label" "the first did not finish"
+            elif ((third_status != 1)) || [[ $third_err != "shm_counter: "* ]]; then
+                fail "$label" "the third: status $third_status: $third_err"
+            elif grep -q '^counter = ' "$out" && ! grep -Eq '^counter = ([0-9]+), expected \1,' "$out"; then
+                fail "$label" "the first: status $bg_status: $(grep '^counter' "$out")"
+            else
+                pass "$label"
+            fi
+            kill -TERM "$second" 2>/dev/null || true
+            wait "$second" 2>/dev/null || true
+        else
+            fail "$label" "no first: $(<"$out")"
+            kill -KILL "$first" 2>/dev/null || true
+            wait "$first" 2>/dev/null || true
+        fi
+        "$root/scripts/clean_ipc.sh" --only "$n" >/dev/null
+        rm -f -- "$out" "$tmp/c9.second"
+    fi
+}
+
 main() {
     need map_normalfile1 map_normalfile2 anon_fork sysv_write sysv_read posix_shm_write \
         posix_shm_read filesize_vs_mapsize map_grow_file shm_counter ipc_bench
@@ -583,6 +691,7 @@ main() {
     shm_before=$(shm_entries)
     sysv_before=$(sysv_keys)
 
+    class1
     class2
     class3
     class4
@@ -590,6 +699,7 @@ main() {
     class6
     class7
     class8
+    class9
 
     if [[ $(shm_entries) != "$shm_before" || $(sysv_keys) != "$sysv_before" ]]; then
         fail "nothing left behind" "$(comm -13 <(echo "$shm_before") <(shm_entries)) $(comm -13 <(echo "$sysv_before") <(sysv_keys))"
@@ -598,6 +708,12 @@ main() {
     left=$(find "$tmp" -mindepth 1 -maxdepth 1 ! -name .lock ! -name 'victim' ! -name 'fifo' ! -name full ! -name never)
     [[ -z $left ]] || fail "no temp file left" "$left"
 
+    printf '\n%-6s %-58s %6s %6s %7s\n' class "what is tried" passed failed skipped
+    local c
+    for c in 1 2 3 4 5 6 7 8 9; do
+        printf '%-6s %-58s %6d %6d %7d\n' "$c" "${class_names[$c]}" "${class_passed[$c]:-0}" \
+            "${class_failed[$c]:-0}" "${class_skipped[$c]:-0}"
+    done
     if ((skipped > 0)); then
         printf 'skipped: %s\n' "${skips[@]}"
     fi
