@@ -9,12 +9,19 @@
 //! The word is a u64 (a ring slot's "full", a ping-pong's 8-byte message); futex(2) works on
 //! 32 bits, so the kernel is given its low half, which changes whenever the word does here.
 //!
+//! No wait is for ever: a sleep lasts 100 ms at most, and a spinning side reads the clock every
+//! 4096 turns; each time, the side's [`Watch`] looks at the partner (has it died?) and, in the
+//! parent, at the signals (Ctrl-C). A wait the watch stops returns `Err`.
+//!
 //! A side that sleeps says so in a flag, so that the other side only pays for FUTEX_WAKE
 //! when someone is asleep. The flag and the word are both SeqCst: either the waker sees the
 //! flag, or the sleeper's FUTEX_WAIT sees the new value and does not sleep.
 
+use std::io;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use crate::watch::{EVERY, Watch};
 
 /// How a side waits for the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,11 +34,21 @@ pub enum Wait {
 /// How long `SpinThenBlock` spins before it sleeps.
 const SPIN_FOR: Duration = Duration::from_micros(50);
 
-/// Waits until `word` holds `want`. `sleeping` is this side's flag.
+/// How many turns a spinning side makes between two looks at the clock (each a few ns).
+const SPIN_TURNS: u32 = 4096;
+
+/// Waits until `word` holds `want`. `sleeping` is this side's flag; `watch` ends the wait
+/// (`Err`) if the partner dies or, in the parent, a signal arrives.
 #[inline]
-pub fn wait_for(word: &AtomicU64, want: u64, sleeping: &AtomicU32, how: Wait) {
+pub fn wait_for(
+    word: &AtomicU64,
+    want: u64,
+    sleeping: &AtomicU32,
+    how: Wait,
+    watch: &mut Watch,
+) -> io::Result<()> {
     if word.load(Ordering::Acquire) == want {
-        return;
+        return Ok(());
     }
     if how != Wait::Block {
         // The clock is read only every 256 turns, and first after 256: a wait that ends
@@ -40,10 +57,13 @@ pub fn wait_for(word: &AtomicU64, want: u64, sleeping: &AtomicU32, how: Wait) {
         let mut n: u32 = 0;
         loop {
             if word.load(Ordering::Acquire) == want {
-                return;
+                return Ok(());
             }
             std::hint::spin_loop();
             n = n.wrapping_add(1);
+            if how == Wait::Spin && n.is_multiple_of(SPIN_TURNS) {
+                watch.due()?;
+            }
             if how == Wait::SpinThenBlock && n.is_multiple_of(256) {
                 let now = Instant::now();
                 match deadline {
@@ -59,14 +79,33 @@ pub fn wait_for(word: &AtomicU64, want: u64, sleeping: &AtomicU32, how: Wait) {
         let now = word.load(Ordering::SeqCst);
         if now == want {
             sleeping.store(0, Ordering::SeqCst);
-            return;
+            return Ok(());
         }
-        futex_wait(word, now);
+        let timed_out = futex_wait(word, now, EVERY);
         sleeping.store(0, Ordering::SeqCst);
         if word.load(Ordering::Acquire) == want {
-            return;
+            return Ok(());
+        }
+        if timed_out {
+            // 100 ms without a word from the other side: is it still there?
+            watch.check()?;
         }
     }
+}
+
+/// Spins until `word` holds `want` (the cache-line ping-pong), looking at the clock every
+/// 4096 turns, like `Wait::Spin`.
+#[inline]
+pub fn spin_until(word: &AtomicU32, want: u32, watch: &mut Watch) -> io::Result<()> {
+    let mut n: u32 = 0;
+    while word.load(Ordering::Acquire) != want {
+        std::hint::spin_loop();
+        n = n.wrapping_add(1);
+        if n.is_multiple_of(SPIN_TURNS) {
+            watch.due()?;
+        }
+    }
+    Ok(())
 }
 
 /// Sets `word` to `value` and wakes the other side if its flag says it sleeps. With `Spin`
@@ -91,21 +130,27 @@ fn low_half(word: &AtomicU64) -> *mut u32 {
     word.as_ptr().cast::<u32>().wrapping_add(offset)
 }
 
-/// futex(word, FUTEX_WAIT, expected, NULL): sleeps while the low half of `word` still holds
-/// the low half of `expected`. Not FUTEX_PRIVATE_FLAG: the word is shared between processes.
-fn futex_wait(word: &AtomicU64, expected: u64) {
+/// futex(word, FUTEX_WAIT, expected, &timeout): sleeps while the low half of `word` still
+/// holds the low half of `expected`, for `timeout` at most; returns true if the time ran out.
+/// Not FUTEX_PRIVATE_FLAG: the word is shared between processes.
+fn futex_wait(word: &AtomicU64, expected: u64, timeout: Duration) -> bool {
+    let timeout = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos().into(),
+    };
     // SAFETY: the low half of a live, aligned u64 is a live, aligned u32; FUTEX_WAIT only
-    // reads it (in the kernel), and a NULL timeout means no timeout. EAGAIN (the value
-    // changed) and EINTR just return to the caller's loop.
-    unsafe {
+    // reads it (in the kernel), and the timeout is a valid relative timespec. EAGAIN (the
+    // value changed) and EINTR just return to the caller's loop.
+    let rc = unsafe {
         libc::syscall(
             libc::SYS_futex,
             low_half(word),
             libc::FUTEX_WAIT,
             expected as u32,
-            std::ptr::null::<libc::timespec>(),
+            &raw const timeout,
         )
     };
+    rc == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ETIMEDOUT)
 }
 
 /// futex(word, FUTEX_WAKE, 1): wakes one process sleeping on `word`.

@@ -7,10 +7,11 @@ use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Child, Fork, exit_child, fork};
+use common::{Child, Context, Error, Fork, Interrupts, Result, exit_child, fork};
 
-use crate::futex::{Wait, publish, wait_for};
+use crate::futex::{Wait, publish, spin_until, wait_for};
 use crate::region::{Kind, Region};
+use crate::watch::Watch;
 
 /// The largest message a ping-pong carries: one cache line.
 pub const MAX_MSG: usize = 64;
@@ -58,27 +59,40 @@ impl Pinger {
 }
 
 /// `rounds` round trips of a `msg`-byte message (8 to 64 bytes); returns the time of one.
-pub fn run(pinger: Pinger, msg: usize, rounds: u64) -> io::Result<Duration> {
+/// A signal in `interrupts` stops it (`Error::signal`), and so does the child's death.
+pub fn run(pinger: Pinger, msg: usize, rounds: u64, interrupts: &Interrupts) -> Result<Duration> {
     assert!((8..=MAX_MSG).contains(&msg));
+    let label = pinger.name();
     let mut link = Link::new(pinger)?;
     // SAFETY: getpid has no preconditions.
     let parent = unsafe { libc::getpid() };
     // SAFETY: the benchmark starts no threads; the child ends with exit_child.
-    match unsafe { fork() }? {
+    match unsafe { fork() }.context("fork")? {
         Fork::Child => {
             crate::child_setup(parent);
-            if let Err(err) = link.answer(msg, rounds) {
-                eprintln!("ipc_bench: {}: answering: {err}", pinger.name());
+            link.keep(false);
+            let mut watch = Watch::child(parent);
+            if let Err(err) = link.answer(msg, rounds, &mut watch) {
+                // A child whose parent has gone ends quietly: nobody is left to read it.
+                if watch.stopped().is_none() {
+                    eprintln!("ipc_bench: {}: answering: {err}", pinger.name());
+                }
                 exit_child(1)
             }
             exit_child(0)
         }
         Fork::Parent(pid) => {
-            let child = Child::new(pid);
-            let elapsed = link.ask(msg, rounds)?;
-            let status = child.wait()?;
+            let mut watch = Watch::parent(interrupts, Child::new(pid));
+            // The child's ends closed here: its death is an end of file or a broken pipe.
+            link.keep(true);
+            let elapsed = link
+                .ask(msg, rounds, &mut watch)
+                .map_err(|e| watch.failure(e, label, "answering process"))?;
+            let status = watch
+                .finish()
+                .with_context(|| format!("{label}: waitpid"))?;
             if !status.success() {
-                return Err(io::Error::other(format!("answering process: {status}")));
+                return Err(Error::msg(label, format!("answering process: {status}")));
             }
             Ok(elapsed / rounds as u32)
         }
@@ -86,13 +100,14 @@ pub fn run(pinger: Pinger, msg: usize, rounds: u64) -> io::Result<Duration> {
 }
 
 enum Link {
-    /// (read end, write end) of the pipe to the child and of the pipe to the parent
+    /// (read end, write end) of the pipe to the child and of the pipe to the parent; after
+    /// the fork each side keeps only the two ends it uses
     Pipes {
-        to_child: (File, File),
-        to_parent: (File, File),
+        to_child: (Option<File>, Option<File>),
+        to_parent: (Option<File>, Option<File>),
     },
-    /// the parent's end and the child's end
-    Socket(File, File),
+    /// the parent's end and the child's end; after the fork each side keeps its own
+    Socket(Option<File>, Option<File>),
     Shm {
         region: Region,
         wait: Wait,
@@ -118,19 +133,19 @@ fn seqs(i: u64) -> (u32, u32) {
 }
 
 impl Link {
-    fn new(pinger: Pinger) -> io::Result<Link> {
+    fn new(pinger: Pinger) -> Result<Link> {
         Ok(match pinger {
             Pinger::Pipe => {
-                let (a, b) = io::pipe()?;
-                let (c, d) = io::pipe()?;
+                let (a, b) = io::pipe().context("pipe")?;
+                let (c, d) = io::pipe().context("pipe")?;
                 Link::Pipes {
-                    to_child: (file(a), file(b)),
-                    to_parent: (file(c), file(d)),
+                    to_child: (Some(file(a)), Some(file(b))),
+                    to_parent: (Some(file(c)), Some(file(d))),
                 }
             }
             Pinger::UnixSocket => {
-                let (a, b) = std::os::unix::net::UnixStream::pair()?;
-                Link::Socket(file(a), file(b))
+                let (a, b) = std::os::unix::net::UnixStream::pair().context("socketpair")?;
+                Link::Socket(Some(file(a)), Some(file(b)))
             }
             Pinger::Shm(wait) => Link::Shm {
                 region: Region::new(Kind::PosixShm, 4096)?,
@@ -140,24 +155,46 @@ impl Link {
         })
     }
 
+    /// After the fork: the parent (`parent` true) closes the child's ends and the child the
+    /// parent's, so that either side's death is an end of file for the other, not a wait.
+    fn keep(&mut self, parent: bool) {
+        match self {
+            Link::Pipes {
+                to_child,
+                to_parent,
+            } => {
+                if parent {
+                    drop(to_child.0.take());
+                    drop(to_parent.1.take());
+                } else {
+                    drop(to_child.1.take());
+                    drop(to_parent.0.take());
+                }
+            }
+            Link::Socket(mine, theirs) => drop(if parent { theirs.take() } else { mine.take() }),
+            Link::Shm { .. } | Link::CacheLine(_) => {}
+        }
+    }
+
     /// The parent: `rounds` requests, each time waiting for the answer.
-    fn ask(&mut self, msg: usize, rounds: u64) -> io::Result<Duration> {
+    fn ask(&mut self, msg: usize, rounds: u64, watch: &mut Watch) -> io::Result<Duration> {
         let mut out = [0u8; MAX_MSG];
         let mut back = [0u8; MAX_MSG];
         let (out, back) = (&mut out[..msg], &mut back[..msg]);
         let start = Instant::now();
         for i in 0..rounds {
+            watch.tick()?;
             let (request, reply) = seqs(i);
             match self {
                 Link::Pipes {
-                    to_child: (_, tx),
-                    to_parent: (rx, _),
+                    to_child: (_, Some(tx)),
+                    to_parent: (Some(rx), _),
                 } => {
                     stamp(out, request);
                     tx.write_all(out)?;
                     rx.read_exact(back)?;
                 }
-                Link::Socket(sock, _) => {
+                Link::Socket(Some(sock), _) => {
                     stamp(out, request);
                     sock.write_all(out)?;
                     sock.read_exact(back)?;
@@ -165,16 +202,15 @@ impl Link {
                 Link::Shm { region, wait } => {
                     stamp(out, request);
                     put(region, out, CHILD_SLEEPING, *wait);
-                    take(region, back, head(reply), PARENT_SLEEPING, *wait);
+                    take(region, back, head(reply), PARENT_SLEEPING, *wait, watch)?;
                 }
                 Link::CacheLine(region) => {
                     let word = word(region, HEAD);
                     word.store(request, Ordering::Release);
-                    while word.load(Ordering::Acquire) != reply {
-                        std::hint::spin_loop();
-                    }
+                    spin_until(word, reply, watch)?;
                     continue;
                 }
+                _ => return Err(wrong_side()),
             }
             check(back, reply)?;
         }
@@ -182,44 +218,48 @@ impl Link {
     }
 
     /// The child: answers `rounds` requests.
-    fn answer(&mut self, msg: usize, rounds: u64) -> io::Result<()> {
+    fn answer(&mut self, msg: usize, rounds: u64, watch: &mut Watch) -> io::Result<()> {
         let mut buf = [0u8; MAX_MSG];
         let buf = &mut buf[..msg];
         for i in 0..rounds {
+            watch.tick()?;
             let (request, reply) = seqs(i);
             match self {
                 Link::Pipes {
-                    to_child: (rx, _),
-                    to_parent: (_, tx),
+                    to_child: (Some(rx), _),
+                    to_parent: (_, Some(tx)),
                 } => {
                     rx.read_exact(buf)?;
                     check(buf, request)?;
                     stamp(buf, reply);
                     tx.write_all(buf)?;
                 }
-                Link::Socket(_, sock) => {
+                Link::Socket(_, Some(sock)) => {
                     sock.read_exact(buf)?;
                     check(buf, request)?;
                     stamp(buf, reply);
                     sock.write_all(buf)?;
                 }
                 Link::Shm { region, wait } => {
-                    take(region, buf, head(request), CHILD_SLEEPING, *wait);
+                    take(region, buf, head(request), CHILD_SLEEPING, *wait, watch)?;
                     check(buf, request)?;
                     stamp(buf, reply);
                     put(region, buf, PARENT_SLEEPING, *wait);
                 }
                 Link::CacheLine(region) => {
                     let word = word(region, HEAD);
-                    while word.load(Ordering::Acquire) != request {
-                        std::hint::spin_loop();
-                    }
+                    spin_until(word, request, watch)?;
                     word.store(reply, Ordering::Release);
                 }
+                _ => return Err(wrong_side()),
             }
         }
         Ok(())
     }
+}
+
+fn wrong_side() -> io::Error {
+    io::Error::other("link used on the wrong side")
 }
 
 /// Writes `msg` into the mailbox: its bytes after the first 8 into the body, then the first
@@ -236,14 +276,22 @@ fn put(region: &Region, msg: &[u8], taker: usize, how: Wait) {
 }
 
 /// Waits for the mailbox's head to be `want` (this side's flag at `sleeping`), then copies
-/// the message into `out`.
-fn take(region: &Region, out: &mut [u8], want: u64, sleeping: usize, wait: Wait) {
-    wait_for(head_word(region), want, flag(region, sleeping), wait);
+/// the message into `out`. `watch` ends the wait if the other side dies.
+fn take(
+    region: &Region,
+    out: &mut [u8],
+    want: u64,
+    sleeping: usize,
+    wait: Wait,
+    watch: &mut Watch,
+) -> io::Result<()> {
+    wait_for(head_word(region), want, flag(region, sleeping), wait, watch)?;
     out[..8].copy_from_slice(&want.to_ne_bytes());
     let body = region.as_ptr().wrapping_add(BODY);
     // SAFETY: the other side finished the body before it published the head (seen with
     // Acquire in wait_for), and does not touch the mailbox again until this side answers.
     unsafe { std::ptr::copy_nonoverlapping(body, out[8..].as_mut_ptr(), out.len() - 8) };
+    Ok(())
 }
 
 fn head_word(region: &Region) -> &AtomicU64 {

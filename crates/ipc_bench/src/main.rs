@@ -20,10 +20,14 @@
 //!
 //! Exit status: 0 done, 1 a transport failed or delivered wrong bytes, 2 bad arguments.
 
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use common::{Context, Error, Result, err_exit};
+use common::{Context, Error, Interrupts, Result, err_exit};
 
 mod data;
 mod futex;
@@ -31,6 +35,7 @@ mod latency;
 mod region;
 mod report;
 mod throughput;
+mod watch;
 
 use latency::Pinger;
 use report::{Row, Stat, Table};
@@ -81,9 +86,18 @@ fn main() {
 }
 
 fn run(args: &Args) -> Result<()> {
-    // No signal handling here, unlike the examples: Ctrl-C ends the benchmark at once, the
-    // kernel then kills each child (child_setup), and every region, temp file and shm object
-    // was unlinked as soon as it was mapped. Nothing is left behind, even by SIGKILL.
+    // sigprocmask(SIG_BLOCK, {SIGINT, SIGTERM, SIGHUP}); signalfd(...): Ctrl-C becomes an
+    // event the parent looks for between runs and inside every wait (watch.rs), so that it
+    // kills and reaps its child before it goes. The children inherit the mask: the parent
+    // decides for them. Every region, temp file and shm object was unlinked as soon as it was
+    // mapped, and each child dies with its parent (child_setup): nothing is left behind, even
+    // by SIGKILL.
+    let interrupts = Interrupts::block().context("sigprocmask")?;
+    // signal(SIGPIPE, SIG_IGN) while measuring: a write to a child that has died fails with
+    // EPIPE, which is reported, instead of killing the parent silently.
+    // SAFETY: SIG_IGN installs no handler.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    refuse_planted(&args.svg)?;
     let bytes = args
         .bytes
         .unwrap_or(if args.quick { 16 << 20 } else { 1 << 30 });
@@ -104,6 +118,7 @@ fn run(args: &Args) -> Result<()> {
             let count = (bytes / msg as u64).max(16);
             let total = (count * msg as u64) as f64;
             let gib_s = |d: Duration| total / d.as_secs_f64() / (1u64 << 30) as f64;
+            interrupts.check()?;
             let copy = memcpy_time(msg, count);
             if round > 0 {
                 memcpy[col].push(gib_s(copy));
@@ -112,12 +127,8 @@ fn run(args: &Args) -> Result<()> {
                 if (transport.spins() && !two_cpus) || !wanted(args, transport.name()) {
                     continue;
                 }
-                let took = throughput::run(transport, msg, count, args.corrupt).map_err(|e| {
-                    Error::new(
-                        format!("{} ({} messages)", transport.name(), report::size_name(msg)),
-                        e,
-                    )
-                })?;
+                interrupts.check()?;
+                let took = throughput::run(transport, msg, count, args.corrupt, &interrupts)?;
                 if round > 0 {
                     moved[t][col].push(gib_s(took));
                 }
@@ -138,8 +149,8 @@ fn run(args: &Args) -> Result<()> {
                 } else {
                     block_rounds
                 };
-                let one =
-                    latency::run(pinger, msg, rounds).map_err(|e| Error::new(pinger.name(), e))?;
+                interrupts.check()?;
+                let one = latency::run(pinger, msg, rounds, &interrupts)?;
                 if round > 0 {
                     rtt[p][col].push(one.as_nanos() as f64);
                 }
@@ -147,6 +158,9 @@ fn run(args: &Args) -> Result<()> {
         }
     }
 
+    // Measuring is over: SIGPIPE back to its default (see common::default_signals).
+    // SAFETY: SIG_DFL installs no handler.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let stat = |v: &Vec<f64>| (!v.is_empty()).then(|| Stat::of(v.clone()));
     let mut throughput_rows = vec![Row {
         name: "memcpy, one thread (limit)",
@@ -215,8 +229,95 @@ fn run(args: &Args) -> Result<()> {
     if let Some(dir) = args.svg.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("mkdir {}", dir.display()))?;
     }
-    std::fs::write(&args.svg, report::svg(&[&throughput, &latency]))
-        .with_context(|| format!("write {}", args.svg.display()))
+    write_new(&args.svg, report::svg(&[&throughput, &latency]).as_bytes())
+}
+
+/// Writes `contents` to `path` the way a file in a shared directory (`/tmp`, or a `target/`
+/// another user made) must be written: never through a symlink planted under the name, never
+/// over another user's file or over something that is not a regular file, and never half.
+///
+/// 1. `lstat(path)`: if the name exists, it must be a regular file (not a symlink, a FIFO, a
+///    device, a directory) that this user owns; anything else is refused before a byte is
+///    written.
+/// 2. `open(".NAME.RANDOM.tmp", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644)` beside it: a
+///    new file, ours, whatever was planted.
+/// 3. `write`, then `rename(tmp, path)`: the name now points to the new file. rename replaces
+///    a name, it never follows one, so a symlink planted between 1 and 3 is replaced, not
+///    followed. On any error the temp file is removed.
+fn write_new(path: &Path, contents: &[u8]) -> Result<()> {
+    let p = path.display();
+    refuse_planted(path)?;
+    let Some(name) = path.file_name() else {
+        return Err(Error::msg(format!("open {p}"), "not a file name"));
+    };
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let tmp = TempName(dir.join(format!(
+        ".{}.{:08x}.tmp",
+        name.to_string_lossy(),
+        common::random_u32()
+    )));
+    let t = tmp.0.display();
+    // open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp.0)
+        .with_context(|| format!("open {t}"))?;
+    // write(fd, contents, len);
+    file.write_all(contents)
+        .with_context(|| format!("write {t}"))?;
+    // rename(tmp, path);
+    std::fs::rename(&tmp.0, path).with_context(|| format!("rename {t} {p}"))?;
+    std::mem::forget(tmp);
+    Ok(())
+}
+
+/// `lstat(path)`: nothing, or a regular file this user owns; anything else is refused (step 1
+/// of `write_new`, also run before measuring, so that a minute is not spent for nothing).
+fn refuse_planted(path: &Path) -> Result<()> {
+    let p = path.display();
+    // lstat(path);
+    match std::fs::symlink_metadata(path) {
+        Ok(st) => {
+            let kind = st.file_type();
+            let what = if kind.is_symlink() {
+                Some("a symbolic link; not followed")
+            } else if kind.is_dir() {
+                Some("not a regular file (a directory)")
+            } else if kind.is_fifo() {
+                Some("not a regular file (a FIFO)")
+            } else if kind.is_char_device() || kind.is_block_device() {
+                Some("not a regular file (a device)")
+            } else if !kind.is_file() {
+                Some("not a regular file")
+            } else {
+                None
+            };
+            if let Some(what) = what {
+                return Err(Error::msg(format!("open {p}"), what));
+            }
+            // SAFETY: geteuid has no preconditions and cannot fail.
+            let me = unsafe { libc::geteuid() };
+            if st.uid() != me {
+                let why = format!("owned by uid {}, not by you; not replaced", st.uid());
+                return Err(Error::msg(format!("open {p}"), why));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::new(format!("lstat {p}"), e)),
+    }
+    Ok(())
+}
+
+/// A temp file's name, unlinked when dropped: on every error path of `write_new`.
+struct TempName(PathBuf);
+
+impl Drop for TempName {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// Whether `--only` selects the transport called `name` (everything, without `--only`).

@@ -2,14 +2,20 @@
 //! a POSIX shm object, a System V segment. Each is made, mapped and at once unlinked (or
 //! marked for removal) before the fork: the child inherits the mapping, and nothing is left
 //! behind however the benchmark ends, even by SIGKILL.
+//!
+//! A file or shm object is sized with `ftruncate` and then reserved with `posix_fallocate`
+//! before anything is stored in it: `ftruncate` reserves no page, and on a full `/dev/shm` (or a
+//! full `$TMPDIR`) the first store into the mapping would find none and die of SIGBUS. The
+//! reservation fails with `No space left on device` instead, which ends the benchmark with one
+//! line.
 
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
 
-use common::Mapping;
 use common::sysv::{self, Attached};
+use common::{Context, Mapping, Result};
 
 /// Where the shared bytes come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,38 +33,39 @@ pub enum Region {
 }
 
 impl Region {
-    pub fn new(kind: Kind, len: usize) -> io::Result<Region> {
+    pub fn new(kind: Kind, len: usize) -> Result<Region> {
         let rw = libc::PROT_READ | libc::PROT_WRITE;
         match kind {
             Kind::MappedFile => {
                 // A temp file with no name (O_TMPFILE where the filesystem has it): gone when
                 // the last descriptor and mapping go.
-                let file = tempfile::tempfile()?;
-                file.set_len(len as u64)?;
-                map(&file, len, rw)
+                let dir = std::env::temp_dir();
+                let what = format!("a temp file in {}", dir.display());
+                let file = tempfile::tempfile().with_context(|| format!("open {what}"))?;
+                size(&file, len, &what)?;
+                map(&file, len, rw).with_context(|| format!("mmap {what}"))
             }
             Kind::PosixShm => {
-                // SAFETY: getpid has no preconditions.
-                let name = CString::new(format!("/ipc_bench.{}", unsafe { libc::getpid() }))?;
-                let fd = common::posix::shm_open(
-                    &name,
-                    libc::O_CREAT | libc::O_EXCL | libc::O_RDWR,
-                    0o600,
-                )?;
+                let (name, fd) = shm_create()?;
+                let n = name.to_string_lossy();
                 // Unlinked at once: the mapping keeps the memory.
-                common::posix::shm_unlink(&name)?;
+                // shm_unlink(name);
+                common::posix::shm_unlink(&name).with_context(|| format!("shm_unlink {n}"))?;
                 let file = File::from(fd);
-                file.set_len(len as u64)?;
-                map(&file, len, rw)
+                size(&file, len, &n)?;
+                map(&file, len, rw).with_context(|| format!("mmap {n}"))
             }
             Kind::SysvShm => {
-                let shmid = sysv::shmget(libc::IPC_PRIVATE, len, libc::IPC_CREAT | 0o600)?;
+                let shmid = sysv::shmget(libc::IPC_PRIVATE, len, libc::IPC_CREAT | 0o600)
+                    .context("shmget IPC_PRIVATE")?;
                 // SAFETY: a new segment of `len` bytes, attached read-write; the benchmark
                 // hands its bytes between the processes through futex words (`Ring` in throughput.rs).
                 let attached = unsafe { Attached::new(shmid, len, 0) };
                 // Marked for removal at once: it goes when the last process detaches.
-                sysv::shmctl_rmid(shmid)?;
-                Ok(Region::Sysv(attached?))
+                sysv::shmctl_rmid(shmid).with_context(|| format!("shmctl {shmid} IPC_RMID"))?;
+                Ok(Region::Sysv(
+                    attached.with_context(|| format!("shmat {shmid}"))?,
+                ))
             }
         }
     }
@@ -69,6 +76,34 @@ impl Region {
             Region::Sysv(attached) => attached.as_ptr(),
         }
     }
+}
+
+/// A new POSIX shm object with a name of its own: `/shm-by-example.ipc_bench.` and 32 random
+/// bits (never the pid alone, which another PID namespace sharing `/dev/shm` may also have; and
+/// in the project's namespace, which `make clean-ipc` knows). O_EXCL makes a name already taken
+/// an error: then another name is drawn.
+fn shm_create() -> Result<(CString, std::os::fd::OwnedFd)> {
+    let mut tries = 0;
+    loop {
+        let name = format!("/shm-by-example.ipc_bench.{:08x}", common::random_u32());
+        let c = CString::new(name.as_str()).map_err(|e| common::Error::new(&name, e.into()))?;
+        // shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+        match common::posix::shm_open(&c, libc::O_CREAT | libc::O_EXCL | libc::O_RDWR, 0o600) {
+            Ok(fd) => return Ok((c, fd)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 10 => tries += 1,
+            Err(e) => return Err(common::Error::new(format!("shm_open {name}"), e)),
+        }
+    }
+}
+
+/// ftruncate, then posix_fallocate: the size, and the pages behind it.
+fn size(file: &File, len: usize, what: &str) -> Result<()> {
+    // ftruncate(fd, len);
+    file.set_len(len as u64)
+        .with_context(|| format!("ftruncate {what}"))?;
+    // posix_fallocate(fd, 0, len); before the first store: a full /dev/shm is an error here,
+    // not a SIGBUS there.
+    common::file::reserve(file.as_fd(), len).with_context(|| format!("fallocate {what}"))
 }
 
 fn map(file: &File, len: usize, prot: libc::c_int) -> io::Result<Region> {

@@ -12,11 +12,13 @@ use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::time::{Duration, Instant};
 
-use common::{Child, Fork, exit_child, fork};
+use common::{Child, Context, Error, Fork, Interrupts, Result, exit_child, fork};
 
 use crate::data::{Source, buffer, checksum};
 use crate::futex::{Wait, publish, wait_for};
 use crate::region::{Kind, Region};
+use crate::report::size_name;
+use crate::watch::Watch;
 
 /// A way of moving bytes between two processes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,44 +86,62 @@ fn header(slots: usize) -> usize {
 const FILE_SLOTS: usize = 2;
 
 /// Sends `count` messages of `msg` bytes through `transport`; returns the time from the first
-/// byte sent to the receiver's last checksum.
-pub fn run(transport: Transport, msg: usize, count: u64, corrupt: bool) -> io::Result<Duration> {
+/// byte sent to the receiver's last checksum. Errors name the run (`pipe (4 KiB messages)`);
+/// a signal in `interrupts` stops the run (`Error::signal`), and so does the receiver's death.
+pub fn run(
+    transport: Transport,
+    msg: usize,
+    count: u64,
+    corrupt: bool,
+    interrupts: &Interrupts,
+) -> Result<Duration> {
+    let label = format!("{} ({} messages)", transport.name(), size_name(msg));
     let mut src = Source::new(msg);
     let expected = (0..count).fold(0u64, |sum, seq| sum.wrapping_add(src.expected(seq)));
     let mut channel = Channel::new(transport, msg)?;
     // The child's line back: one byte when it is ready, then its sum of checksums.
-    let (mut from_child, to_parent) = io::pipe()?;
+    let (mut from_child, to_parent) = io::pipe().context("pipe")?;
 
     // SAFETY: getpid has no preconditions.
     let parent = unsafe { libc::getpid() };
     // SAFETY: the benchmark starts no threads; the child ends with exit_child.
-    match unsafe { fork() }? {
+    match unsafe { fork() }.context("fork")? {
         Fork::Child => {
             drop(from_child);
             crate::child_setup(parent);
-            let result = receive(&mut channel, msg, count, to_parent);
+            let mut watch = Watch::child(parent);
+            let result = receive(&mut channel, msg, count, to_parent, &mut watch);
             if let Err(err) = result {
-                eprintln!("ipc_bench: {}: receiver: {err}", transport.name());
+                // A child whose parent has gone ends quietly: nobody is left to read it.
+                if watch.stopped().is_none() {
+                    eprintln!("ipc_bench: {}: receiver: {err}", transport.name());
+                }
                 exit_child(1)
             }
             exit_child(0)
         }
         Fork::Parent(pid) => {
-            let child = Child::new(pid);
+            let mut watch = Watch::parent(interrupts, Child::new(pid));
             drop(to_parent);
             channel.parent_side();
-            from_child.read_exact(&mut [0u8])?; // ready
-            let start = Instant::now();
-            send(&mut channel, &mut src, count, corrupt)?;
-            let mut sum = [0u8; 8];
-            from_child.read_exact(&mut sum)?;
-            let elapsed = start.elapsed();
-            let status = child.wait()?;
+            let sent = (|| {
+                from_child.read_exact(&mut [0u8])?; // ready
+                let start = Instant::now();
+                send(&mut channel, &mut src, count, corrupt, &mut watch)?;
+                let mut sum = [0u8; 8];
+                from_child.read_exact(&mut sum)?;
+                Ok((start.elapsed(), sum))
+            })();
+            let (elapsed, sum) = sent.map_err(|e| watch.failure(e, &label, "receiver"))?;
+            let status = watch
+                .finish()
+                .with_context(|| format!("{label}: waitpid"))?;
             if !status.success() {
-                return Err(io::Error::other(format!("receiver: {status}")));
+                return Err(Error::msg(label, format!("receiver: {status}")));
             }
             if u64::from_ne_bytes(sum) != expected {
-                return Err(io::Error::other(
+                return Err(Error::msg(
+                    label,
                     "checksum mismatch: the bytes received are not the bytes sent",
                 ));
             }
@@ -149,10 +169,10 @@ enum Channel {
 }
 
 impl Channel {
-    fn new(transport: Transport, msg: usize) -> io::Result<Channel> {
+    fn new(transport: Transport, msg: usize) -> Result<Channel> {
         Ok(match transport {
             Transport::Pipe => {
-                let (rx, tx) = io::pipe()?;
+                let (rx, tx) = io::pipe().context("pipe")?;
                 // A pipe holds 64 KiB by default; let it hold a whole message, up to the
                 // system's limit (/proc/sys/fs/pipe-max-size, 1 MiB by default).
                 // SAFETY: F_SETPIPE_SZ takes an int; failure leaves the size as it was.
@@ -169,17 +189,21 @@ impl Channel {
                 }
             }
             Transport::UnixSocket => {
-                let (a, b) = std::os::unix::net::UnixStream::pair()?;
+                let (a, b) = std::os::unix::net::UnixStream::pair().context("socketpair")?;
                 Channel::Stream {
                     tx: Some(a.into()),
                     rx: Some(b.into()),
                 }
             }
             Transport::File => {
-                let file = tempfile::tempfile()?;
-                file.set_len((FILE_SLOTS * msg) as u64)?;
-                let (nr, nw) = io::pipe()?;
-                let (ar, aw) = io::pipe()?;
+                let what = format!("a temp file in {}", std::env::temp_dir().display());
+                let file = tempfile::tempfile().with_context(|| format!("open {what}"))?;
+                // ftruncate(fd, 2 * msg); pwrite and pread, not a mapping: a full disk is
+                // an error from pwrite, never a signal.
+                file.set_len((FILE_SLOTS * msg) as u64)
+                    .with_context(|| format!("ftruncate {what}"))?;
+                let (nr, nw) = io::pipe().context("pipe")?;
+                let (ar, aw) = io::pipe().context("pipe")?;
                 Channel::File {
                     file,
                     notify: (Some(nr), Some(nw)),
@@ -222,11 +246,18 @@ impl Channel {
     }
 }
 
-fn send(channel: &mut Channel, src: &mut Source, count: u64, corrupt: bool) -> io::Result<()> {
+fn send(
+    channel: &mut Channel,
+    src: &mut Source,
+    count: u64,
+    corrupt: bool,
+    watch: &mut Watch,
+) -> io::Result<()> {
     match channel {
         Channel::Stream { tx: Some(tx), .. } => {
             let mut tx = File::from(tx.try_clone()?);
             for seq in 0..count {
+                watch.tick()?;
                 let msg = src.message(seq);
                 if corrupt && seq == count / 2 {
                     let mut bad = msg.to_vec();
@@ -245,6 +276,7 @@ fn send(channel: &mut Channel, src: &mut Source, count: u64, corrupt: bool) -> i
         } => {
             let mut credits = FILE_SLOTS as u64;
             for seq in 0..count {
+                watch.tick()?;
                 if credits == 0 {
                     ack.read_exact(&mut [0u8])?;
                     credits += 1;
@@ -263,9 +295,10 @@ fn send(channel: &mut Channel, src: &mut Source, count: u64, corrupt: bool) -> i
         Channel::Ring { region, wait, msg } => {
             let ring = Ring::new(region, *msg);
             for seq in 0..count {
+                watch.tick()?;
                 let k = seq as usize % ring.slots;
                 // Wait until the reader has emptied slot k.
-                wait_for(ring.full(k), 0, ring.writer_sleeping(), *wait);
+                wait_for(ring.full(k), 0, ring.writer_sleeping(), *wait, watch)?;
                 let slot = ring.slot_mut(k);
                 slot.copy_from_slice(src.message(seq));
                 if corrupt && seq == count / 2 {
@@ -284,6 +317,7 @@ fn receive(
     msg: usize,
     count: u64,
     mut to_parent: PipeWriter,
+    watch: &mut Watch,
 ) -> io::Result<()> {
     channel.child_side();
     to_parent.write_all(&[1])?; // ready
@@ -293,6 +327,7 @@ fn receive(
             let mut rx = File::from(rx.try_clone()?);
             let mut buf = buffer(msg);
             for _ in 0..count {
+                watch.tick()?;
                 let bytes = &mut bytemuck::cast_slice_mut(&mut buf)[..msg];
                 rx.read_exact(bytes)?;
                 sum = sum.wrapping_add(checksum(bytes));
@@ -305,6 +340,7 @@ fn receive(
         } => {
             let mut buf = buffer(msg);
             for seq in 0..count {
+                watch.tick()?;
                 notify.read_exact(&mut [0u8])?;
                 let bytes = &mut bytemuck::cast_slice_mut(&mut buf)[..msg];
                 file.read_exact_at(bytes, ((seq as usize % FILE_SLOTS) * msg) as u64)?;
@@ -315,8 +351,9 @@ fn receive(
         Channel::Ring { region, wait, msg } => {
             let ring = Ring::new(region, *msg);
             for seq in 0..count {
+                watch.tick()?;
                 let k = seq as usize % ring.slots;
-                wait_for(ring.full(k), 1, ring.reader_sleeping(), *wait);
+                wait_for(ring.full(k), 1, ring.reader_sleeping(), *wait, watch)?;
                 // Checksummed where it lies: shared memory needs no copy out.
                 sum = sum.wrapping_add(checksum(ring.slot(k)));
                 publish(ring.full(k), 0, ring.writer_sleeping(), *wait);

@@ -1,0 +1,422 @@
+//! ipc_bench under attack: a child killed mid-run, Ctrl-C, SIGKILL of the benchmark itself, a
+//! planted symlink (or FIFO, directory, another user's file) at the chart's path, a full
+//! /dev/shm or $TMPDIR, `ulimit -f 0`. Each run ends with one line and leaves nothing behind.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::testkit;
+
+const PROG: &str = env!("CARGO_BIN_EXE_ipc_bench");
+
+/// A long run of the transports whose name contains `only`: long enough to be caught mid-run.
+fn start(only: &str, dir: &Path) -> Child {
+    Command::new(PROG)
+        .args(["--only", only, "--repeats", "100", "--svg"])
+        .arg(dir.join("chart.svg"))
+        .env("TMPDIR", dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The children of `pid` now (from /proc/PID/task/*/children).
+fn children_of(pid: u32) -> Vec<u32> {
+    let path = format!("/proc/{pid}/task/{pid}/children");
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect()
+}
+
+/// Waits (10 s at most) until the benchmark `bench` has a child at work, and returns its pid.
+fn a_child_of(bench: &mut Child) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(&child) = children_of(bench.id()).first() {
+            return child;
+        }
+        assert!(
+            bench.try_wait().unwrap().is_none(),
+            "ipc_bench ended before a child was seen"
+        );
+        assert!(Instant::now() < deadline, "no child seen in 10 s");
+        std::thread::yield_now();
+    }
+}
+
+/// The POSIX shm objects a process has mapped, by their names in /dev/shm (`(deleted)` or not).
+fn shm_mapped_by(pid: u32) -> Vec<PathBuf> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+    let mut names: Vec<PathBuf> = maps
+        .lines()
+        .filter_map(|l| l.find("/dev/shm/").map(|at| &l[at..]))
+        .map(|name| PathBuf::from(name.trim_end_matches(" (deleted)")))
+        .collect();
+    names.dedup();
+    names
+}
+
+/// Whether `pid` still runs: it exists and is not a zombie.
+fn running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+            !state.starts_with('Z')
+        }
+        Err(_) => false,
+    }
+}
+
+/// Waits for `child` to end, `within` at most (then kills it and fails the test); returns its
+/// output and how long it took.
+fn ends_within(mut child: Child, within: Duration, what: &str) -> (Output, Duration) {
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return (child.wait_with_output().unwrap(), start.elapsed());
+        }
+        if start.elapsed() > within {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "ipc_bench still runs {within:?} after {what}; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn two_cpus() -> bool {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2
+}
+
+/// Sends `signo` to `pid`; false if it has already ended.
+fn signal(pid: u32, signo: libc::c_int) -> bool {
+    // SAFETY: kill takes plain values.
+    unsafe { libc::kill(pid as libc::pid_t, signo) == 0 }
+}
+
+#[test]
+fn a_killed_child_ends_the_run_with_one_line() {
+    // A sleeping wait (futex), a spinning one, and a pipe.
+    for only in ["POSIX shm, futex", "spin (busy loop)", "pipe"] {
+        if only.contains("spin") && !two_cpus() {
+            eprintln!("SKIPPED: {only}: one CPU, the spinning transports are not run");
+            continue;
+        }
+        let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+        let mut bench = start(only, dir.path());
+        // The child of one run may end before the signal reaches it: then take the next one.
+        let child = loop {
+            let child = a_child_of(&mut bench);
+            if signal(child, libc::SIGKILL) {
+                break child;
+            }
+        };
+        let (out, took) = ends_within(bench, Duration::from_secs(5), "its child died");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{only}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{only}: {stderr}");
+        assert!(
+            stderr.starts_with("ipc_bench: ")
+                && (stderr.contains(": receiver: ") || stderr.contains(": answering process: "))
+                && stderr.ends_with(": signal: 9 (SIGKILL)\n"),
+            "{only}: {stderr}"
+        );
+        assert!(took < Duration::from_secs(3), "{only}: took {took:?}");
+        assert!(!running(child), "{only}: the child still runs");
+        assert!(out.stdout.is_empty(), "{only}");
+    }
+}
+
+#[test]
+fn sigint_or_sigterm_ends_the_run_within_a_second_and_leaves_nothing() {
+    let cases = [
+        ("POSIX shm, futex", libc::SIGINT),
+        ("spin (busy loop)", libc::SIGTERM),
+        ("pipe", libc::SIGINT),
+    ];
+    for (only, signo) in cases {
+        if only.contains("spin") && !two_cpus() {
+            eprintln!("SKIPPED: {only}: one CPU, the spinning transports are not run");
+            continue;
+        }
+        let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+        let mut bench = start(only, dir.path());
+        let child = a_child_of(&mut bench);
+        let objects = shm_mapped_by(child);
+        if only.contains("shm") {
+            assert!(!objects.is_empty(), "{only}: no shm object mapped");
+        }
+        assert!(signal(bench.id(), signo));
+        let (out, took) = ends_within(bench, Duration::from_secs(5), "the signal");
+        assert!(took <= Duration::from_secs(1), "{only}: took {took:?}");
+        // Ended by the signal, quietly, as an uncaught signal would end it.
+        assert_eq!(out.status.signal(), Some(signo), "{only}: {}", out.status);
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{only}");
+        // Its child killed and reaped (not even a zombie is left), its objects gone.
+        assert!(
+            !Path::new(&format!("/proc/{child}")).exists(),
+            "{only}: child {child} left"
+        );
+        for object in objects {
+            assert!(!object.exists(), "{only}: {} left", object.display());
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert!(left.is_empty(), "{only}: left {left:?}");
+    }
+}
+
+#[test]
+fn sigkill_of_the_benchmark_leaves_no_child_and_no_object() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let mut bench = start("POSIX shm, futex", dir.path());
+    let child = a_child_of(&mut bench);
+    let objects = shm_mapped_by(child);
+    assert!(!objects.is_empty(), "no shm object mapped");
+    // Unlinked as soon as it was made: only the mappings hold it.
+    for object in &objects {
+        assert!(!object.exists(), "{} has a name mid-run", object.display());
+    }
+    assert!(signal(bench.id(), libc::SIGKILL));
+    let (out, _) = ends_within(bench, Duration::from_secs(5), "SIGKILL");
+    assert_eq!(out.status.signal(), Some(libc::SIGKILL));
+    // PR_SET_PDEATHSIG: the child dies with its parent.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while running(child) {
+        assert!(
+            Instant::now() < deadline,
+            "child {child} outlived its parent"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+    assert!(left.is_empty(), "left {left:?}");
+}
+
+/// A quick run that writes its chart to `svg`; output and whether it ended within 30 s.
+fn quick_to(svg: &Path, dir: &Path) -> Output {
+    let child = Command::new(PROG)
+        .args([
+            "--quick",
+            "--only",
+            "pipe",
+            "--repeats",
+            "1",
+            "--bytes",
+            "4096",
+        ])
+        .arg("--svg")
+        .arg(svg)
+        .env("TMPDIR", dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    ends_within(child, Duration::from_secs(30), "it was started").0
+}
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: `c` is a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+#[test]
+fn the_chart_is_never_written_through_a_symlink_or_into_a_non_file() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let d = dir.path();
+    let victim = d.join("victim");
+    std::fs::write(&victim, "keep me\n").unwrap();
+    let link = d.join("link.svg");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let fifo = d.join("fifo.svg");
+    mkfifo(&fifo);
+    let subdir = d.join("dir.svg");
+    std::fs::create_dir(&subdir).unwrap();
+    let cases = [
+        (&link, "a symbolic link; not followed"),
+        (&fifo, "not a regular file (a FIFO)"),
+        (&subdir, "not a regular file (a directory)"),
+    ];
+    for (path, why) in cases {
+        let out = quick_to(path, d);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!("ipc_bench: open {}: {why}\n", path.display())
+        );
+        assert_eq!(out.status.code(), Some(1));
+        // Refused before anything was measured.
+        assert!(
+            out.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n");
+    assert!(link.is_symlink());
+    let mut left: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["dir.svg", "fifo.svg", "link.svg", "victim"]);
+    // An own chart from an earlier run is replaced (by a new file: rename).
+    let own = d.join("own.svg");
+    std::fs::write(&own, "old").unwrap();
+    let out = quick_to(&own, d);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read_to_string(&own).unwrap().starts_with("<svg"));
+}
+
+#[test]
+fn another_users_chart_is_not_replaced() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: another user's file needs root to make");
+        return;
+    }
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let theirs = dir.path().join("theirs.svg");
+    std::fs::write(&theirs, "theirs\n").unwrap();
+    std::os::unix::fs::chown(&theirs, Some(65534), None).unwrap();
+    let out = quick_to(&theirs, dir.path());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "ipc_bench: open {}: owned by uid 65534, not by you; not replaced\n",
+            theirs.display()
+        )
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "theirs\n");
+}
+
+/// Runs `script` (sh, with $0 = ipc_bench, $1 = a directory) in a user and mount namespace of
+/// its own; None (after saying SKIPPED) where namespaces are not available.
+fn in_namespace(script: &str, dir: &Path) -> Option<Output> {
+    let probe = Command::new("unshare")
+        .args(["-rm", "true"])
+        .stderr(Stdio::piped())
+        .output();
+    match probe {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => {
+            eprintln!(
+                "SKIPPED: unshare -rm: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            return None;
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: unshare: {e}");
+            return None;
+        }
+    }
+    let child = Command::new("unshare")
+        .args(["-rm", "sh", "-c", script, PROG])
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    Some(ends_within(child, Duration::from_secs(30), "it was started").0)
+}
+
+/// `ipc_bench: fallocate /shm-by-example.ipc_bench.1a2b3c4d: ...` with the random part as
+/// XXXXXXXX.
+fn redact_name(stderr: &[u8]) -> String {
+    let s = String::from_utf8_lossy(stderr).into_owned();
+    let prefix = "/shm-by-example.ipc_bench.";
+    match s.find(prefix) {
+        Some(at) => {
+            let hex = &s[at + prefix.len()..];
+            let n = hex.chars().take_while(char::is_ascii_hexdigit).count();
+            assert_eq!(n, 8, "{s}");
+            format!("{}XXXXXXXX{}", &s[..at + prefix.len()], &hex[n..])
+        }
+        None => s,
+    }
+}
+
+#[test]
+fn a_full_dev_shm_is_one_line_not_a_sigbus() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let script = r#"mount -t tmpfs -o size=64k tmpfs /dev/shm && head -c 65536 /dev/zero >/dev/shm/fill || exit 99
+"$0" --quick --only "POSIX shm, futex" --svg "$1/chart.svg"
+echo "status $?, left in /dev/shm: $(ls -A /dev/shm | tr '\n' ' ')""#;
+    let Some(out) = in_namespace(script, dir.path()) else {
+        return;
+    };
+    assert_eq!(
+        redact_name(&out.stderr),
+        "ipc_bench: fallocate /shm-by-example.ipc_bench.XXXXXXXX: No space left on device\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "status 1, left in /dev/shm: fill \n"
+    );
+}
+
+#[test]
+fn a_full_tmpdir_is_one_line_not_a_sigbus() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let full = dir.path().join("full");
+    std::fs::create_dir(&full).unwrap();
+    let script = r#"mount -t tmpfs -o size=64k tmpfs "$1/full" && head -c 65536 /dev/zero >"$1/full/fill" || exit 99
+TMPDIR=$1/full "$0" --quick --only "mapped file" --svg "$1/chart.svg"
+echo "status $?, left: $(ls -A "$1/full" | tr '\n' ' ')""#;
+    let Some(out) = in_namespace(script, dir.path()) else {
+        return;
+    };
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "ipc_bench: fallocate a temp file in {}: No space left on device\n",
+            full.display()
+        )
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "status 1, left: fill \n"
+    );
+}
+
+#[test]
+fn ulimit_f_0_is_one_line_not_a_sigxfsz() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let child = Command::new("sh")
+        .args([
+            "-c",
+            r#"ulimit -f 0; exec "$0" --quick --only "POSIX shm, futex" --svg "$1/chart.svg""#,
+            PROG,
+        ])
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (out, _) = ends_within(child, Duration::from_secs(30), "it was started");
+    assert_eq!(
+        redact_name(&out.stderr),
+        "ipc_bench: ftruncate /shm-by-example.ipc_bench.XXXXXXXX: File too large\n"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
