@@ -31,9 +31,9 @@
 //! Exit status: 0 done (the SIGBUS probes are part of the output), 1 a call failed, 2 bad
 //! arguments.
 
-use std::fs::{File, OpenOptions};
-use std::io::BufRead;
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
+use std::io::{BufRead, Read, Seek, SeekFrom};
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
@@ -48,6 +48,8 @@ const PAGES: usize = 8;
 const RECORD: usize = 512;
 /// Bytes both --append and --follow map: much more than the file will hold.
 const REGION: usize = 1 << 20;
+/// Records the region holds: 2048. No record past it is ever read or written.
+const RECORDS: usize = REGION / RECORD;
 
 /// Map a region much larger than a file, and use more of it as the file grows.
 #[derive(Parser, Debug)]
@@ -58,7 +60,7 @@ struct Args {
 
     /// Write N records, growing the file by one record (512 bytes) before each
     #[arg(long, value_name = "N", conflicts_with = "follow", requires = "file",
-          value_parser = clap::value_parser!(u16).range(1..=(REGION / RECORD) as i64))]
+          value_parser = clap::value_parser!(u16).range(1..=RECORDS as i64))]
     append: Option<u16>,
 
     /// Follow FILE as --append grows it: one line on stdin per appended record
@@ -82,24 +84,24 @@ fn main() {
 /// The C program: grow the file a page at a time under a mapping of 8 pages.
 fn classic(path: Option<&Path>) -> Result<()> {
     let interrupts = Interrupts::block().context("sigprocmask")?;
-    // The C program's test.data; a temp file (removed on every way out) unless FILE is given.
-    let tmp;
-    let path = match path {
-        Some(path) => path,
+    let (mut file, p) = match path {
+        // fd = open(FILE, O_RDWR | O_CREAT | O_TRUNC, 0644);
+        // No symlink followed, no other user's file truncated, nothing but a regular file.
+        Some(path) => (
+            common::file::create(path, 0o644)?,
+            path.display().to_string(),
+        ),
+        // The C program's test.data, as a file with no name (O_TMPFILE): nothing to remove,
+        // and nothing left behind, however the program ends, SIGKILL included.
         None => {
-            tmp = tempfile::Builder::new()
-                .prefix("map_grow_file.")
-                .tempfile()
-                .context("create a temp file")?;
-            tmp.path()
+            let dir = std::env::temp_dir();
+            let p = format!("a temp file in {}", dir.display());
+            let file = tempfile::tempfile_in(&dir).with_context(|| format!("open {p}"))?;
+            (file, p)
         }
     };
-    let p = path.display();
     let ps = page_size();
     let size = PAGES * ps;
-
-    // fd = open(FILE, O_RDWR | O_CREAT | O_TRUNC, 0644);
-    let file = create(path)?;
 
     // ptr = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     // The file is 0 bytes: every page of the mapping lies past its end, for now.
@@ -124,6 +126,9 @@ fn classic(path: Option<&Path>) -> Result<()> {
         println!("setting file size to {i}");
         file.set_len(i as u64)
             .with_context(|| format!("ftruncate {p}"))?;
+        // posix_fallocate(fd, 0, i); not in the C: ftruncate reserves no block, and on a full
+        // disk the store below would raise SIGBUS, which is not this lesson's.
+        common::file::reserve(file.as_fd(), i).with_context(|| format!("fallocate {p}"))?;
 
         // printf("ptr[%d] = %d\n", i - 1, ptr[i - 1]);
         // And write 1 there, which the C does not: the new page is the file's now.
@@ -131,16 +136,19 @@ fn classic(path: Option<&Path>) -> Result<()> {
         println!("ptr[{}] = {after}", i - 1);
     }
 
-    // Not in the C: the bytes written through the mapping are in the file.
+    // Not in the C: the bytes written through the mapping are in the file; read(2) them
+    // through the descriptor (the temp file has no name to open).
     drop(ptr);
-    let bytes = std::fs::read(path).with_context(|| format!("read {p}"))?;
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_end(&mut bytes))
+        .with_context(|| format!("read {p}"))?;
     let ones = bytes.iter().filter(|&&b| b == 1).count();
     println!(
         "the file is {} bytes; it holds the {ones} bytes of 1 written through the mapping",
         bytes.len()
     );
-    // A signal that came while this program worked ends it now (the temp file goes first:
-    // returning drops it).
+    // A signal that came while this program worked ends it now.
     interrupts.check()
 }
 
@@ -155,7 +163,14 @@ fn probe_at(ptr: &MmapRaw, offset: usize, write: Option<u8>) -> Result<Outcome> 
 /// The writer: grow the file by a record, write the record through the mapping, tell stdout.
 fn append(path: &Path, records: usize) -> Result<()> {
     let p = path.display();
-    let file = create(path)?;
+    if records > RECORDS {
+        return Err(Error::msg(
+            "--append",
+            format!("{records} records do not fit in {REGION} bytes"),
+        ));
+    }
+    // fd = open(FILE, O_RDWR | O_CREAT | O_TRUNC, 0644), made safe for a shared directory.
+    let file = common::file::create(path, 0o644)?;
 
     // ptr = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0); once, for good.
     let ptr = MmapOptions::new()
@@ -169,10 +184,13 @@ fn append(path: &Path, records: usize) -> Result<()> {
         let end = (n + 1) * RECORD;
         file.set_len(end as u64)
             .with_context(|| format!("ftruncate {p}"))?;
+        // posix_fallocate(fd, 0, end): ftruncate reserves no block; on a full disk the store
+        // below would raise SIGBUS. Reserve them first, and report ENOSPC instead.
+        common::file::reserve(file.as_fd(), end).with_context(|| format!("fallocate {p}"))?;
 
         let start = ptr.as_mut_ptr().wrapping_add(n * RECORD);
-        // SAFETY: the record's bytes lie in the mapping and, since the ftruncate, in the file;
-        // the follower reads a record only after this line announces it.
+        // SAFETY: n < records <= RECORDS, so the record's bytes lie in the mapping (REGION
+        // bytes) and, since the ftruncate, in the file, with blocks reserved; the follower reads a record only after this line announces it.
         let record = unsafe { std::slice::from_raw_parts_mut(start, RECORD) };
         set_field_str(record, format!("record {}", n + 1).as_bytes());
 
@@ -194,7 +212,8 @@ fn follow(path: &Path) -> Result<()> {
     let mut announced = parse_event(&first.context("read stdin")?)?;
 
     // fd = open(FILE, O_RDONLY); ptr = mmap(NULL, REGION, PROT_READ, MAP_SHARED, fd, 0);
-    let file = File::open(path).with_context(|| format!("open {p}"))?;
+    // A FIFO, a device or a directory is refused (and a FIFO does not block the open).
+    let file: File = common::file::open_regular(path, false)?;
     let ptr = MmapOptions::new()
         .len(REGION)
         .map_raw_read_only(&file)
@@ -203,13 +222,30 @@ fn follow(path: &Path) -> Result<()> {
     let mut next = 0; // records printed so far
     loop {
         // fstat(fd, &st): the file's size now. Nothing at or past it is read: that is the rule
-        // that keeps a reader of a growing file from SIGBUS.
-        let size = file.metadata().with_context(|| format!("fstat {p}"))?.len() as usize;
-        let complete = announced.min(size / RECORD);
+        // that keeps a reader of a growing file from SIGBUS. Nothing past the mapping either
+        // (parse_event refuses such a record; the bound here is the one the loads rely on):
+        // a file can be far larger than the mapping, and a load past it reads other memory.
+        let size = file.metadata().with_context(|| format!("fstat {p}"))?.len();
+        let in_file = usize::try_from(size / RECORD as u64).unwrap_or(usize::MAX);
+        let complete = announced.min(in_file).min(RECORDS);
+        // lseek(fd, next * RECORD, SEEK_HOLE): on a full tmpfs even a load from a hole needs a
+        // new page, and there is none: SIGBUS. The writer reserves every record it announces,
+        // so a hole among them means another program made the file; refuse it.
+        if next < complete {
+            let hole = seek_hole(&file, next * RECORD).with_context(|| format!("lseek {p}"))?;
+            if hole < complete * RECORD {
+                let why = format!(
+                    "record {} lies in a hole (no block behind it): not a file map_grow_file --append wrote",
+                    hole / RECORD + 1
+                );
+                return Err(Error::msg(p.to_string(), why));
+            }
+        }
         while next < complete {
             let start = ptr.as_ptr().wrapping_add(next * RECORD);
-            // SAFETY: the record lies below the file's size, inside the mapping, and its writer
-            // finished it before announcing it; nothing writes it again.
+            // SAFETY: next < RECORDS, so the record lies inside the mapping; it lies below the
+            // file's size, and its writer finished it before announcing it; nothing writes it
+            // again.
             let record = unsafe { std::slice::from_raw_parts(start, RECORD) };
             println!(
                 "{} (offset {})",
@@ -225,9 +261,22 @@ fn follow(path: &Path) -> Result<()> {
     }
 }
 
-/// `appended record N: file size S` → N.
+/// `lseek(fd, offset, SEEK_HOLE)`: the offset of the first hole at or after `offset` (the
+/// file's size if there is none).
+fn seek_hole(file: &File, offset: usize) -> std::io::Result<usize> {
+    let offset = libc::off_t::try_from(offset).map_err(std::io::Error::other)?;
+    // SAFETY: lseek takes plain values; a bad descriptor or offset is reported through errno.
+    let hole = unsafe { libc::lseek(file.as_raw_fd(), offset, libc::SEEK_HOLE) };
+    if hole < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(usize::try_from(hole).unwrap_or(usize::MAX))
+}
+
+/// `appended record N: file size S` → N, if record N lies inside the mapping.
 fn parse_event(line: &str) -> Result<usize> {
-    line.strip_prefix("appended record ")
+    let n: usize = line
+        .strip_prefix("appended record ")
         .and_then(|rest| rest.split(':').next())
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| {
@@ -235,18 +284,12 @@ fn parse_event(line: &str) -> Result<usize> {
                 "stdin",
                 format!("not a line from map_grow_file --append: {line:?}"),
             )
-        })
-}
-
-/// open(path, O_RDWR | O_CREAT | O_TRUNC, 0644), not following a planted symlink.
-fn create(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .with_context(|| format!("open {}", path.display()))
+        })?;
+    if n > RECORDS {
+        // The writer never announces one: the follower maps REGION bytes, records 1 to 2048.
+        let why =
+            format!("record {n} is past the mapping ({REGION} bytes: records 1 to {RECORDS})");
+        return Err(Error::msg("stdin", why));
+    }
+    Ok(n)
 }

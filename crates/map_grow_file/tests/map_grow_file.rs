@@ -2,6 +2,8 @@
 //! of this machine, and on 4 KiB pages against the transcript the chapter includes), and the
 //! writer/follower pair.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
 use std::process::{Command, Stdio};
 
 use common::testkit::{self, Transcript};
@@ -138,4 +140,289 @@ fn bad_input_is_one_line_and_exit_status() {
 #[test]
 fn a_signal_at_any_moment_leaves_no_temp_file() {
     testkit::assert_signals_leave_no_temp_file(PROG, env!("CARGO_TARGET_TMPDIR"));
+}
+
+/// Runs map_grow_file with `args` and `stdin`, recorded in `t` under `shown` (the command as
+/// a comment, since the real one runs through a wrapper or a pipe).
+fn run_with(
+    t: &mut Transcript,
+    shown: &str,
+    mut cmd: Command,
+    stdin: &[u8],
+) -> std::process::Output {
+    use std::io::Write;
+    t.comment(shown);
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    // A follower that fails at the first line may be gone before the rest is written.
+    let _ = input.write_all(stdin);
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    t.output(&out);
+    out
+}
+
+/// map_grow_file ARGS, killed if it has not ended within 30 s (an open of a FIFO that
+/// blocks for ever fails the test instead of hanging it).
+fn prog(args: &[&std::ffi::OsStr]) -> Command {
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-s", "KILL", "30", PROG]).args(args);
+    cmd
+}
+
+/// A file of `len` bytes, every block written (no hole).
+fn written_file(path: &std::path::Path, len: usize) {
+    std::fs::write(path, vec![b'x'; len]).unwrap();
+}
+
+#[test]
+fn follower_reads_up_to_the_last_record_of_its_mapping_and_no_further() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    // The last record inside the 1 MiB mapping: all 2048 are printed.
+    let log = dir.path().join("log");
+    let writer = testkit::run_ok(
+        PROG,
+        &["--append".as_ref(), "2048".as_ref(), log.as_os_str()],
+    );
+    assert_eq!(writer.lines().count(), 2048);
+    let mut scratch = Transcript::new(dir.path()); // 2048 lines: checked here, not kept
+    let out = run_with(
+        &mut scratch,
+        "last record",
+        prog(&["--follow".as_ref(), log.as_os_str()]),
+        b"appended record 2048: x\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let want: String = (0..2048)
+        .map(|n| format!("record {} (offset {})\n", n + 1, n * 512))
+        .collect();
+    assert_eq!(stdout, want);
+
+    // Past it, in files that hold those records: the first record outside the mapping, one
+    // far outside, and one in a 1 GiB file, far past the mapping's end.
+    let big = dir.path().join("big");
+    written_file(&big, 4 << 20);
+    let huge = dir.path().join("huge");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let mut t = Transcript::new(dir.path());
+    for (file, name, record) in [
+        (&log, "log", 2049),
+        (&big, "big", 2049),
+        (&big, "big", 4096),
+        (&huge, "huge", 2_000_000),
+    ] {
+        let line = format!("appended record {record}: x\n");
+        let out = run_with(
+            &mut t,
+            &format!("echo 'appended record {record}: x' | map_grow_file --follow [DIR]/{name}"),
+            prog(&["--follow".as_ref(), file.as_os_str()]),
+            line.as_bytes(),
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "a record past the mapping was printed"
+        );
+    }
+    t.assert_eq(file!["transcripts/past_the_mapping.txt"]);
+}
+
+#[test]
+fn follower_refuses_a_file_with_holes() {
+    // A sparse file reads as zeros on most filesystems, but on a full tmpfs a load from a hole
+    // needs a page there is none of, and raises SIGBUS: the follower refuses holes everywhere.
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let sparse = dir.path().join("sparse");
+    std::fs::File::create(&sparse)
+        .unwrap()
+        .set_len(1 << 20)
+        .unwrap();
+    let mut t = Transcript::new(dir.path());
+    run_with(
+        &mut t,
+        "echo 'appended record 3: x' | map_grow_file --follow [DIR]/sparse",
+        prog(&["--follow".as_ref(), sparse.as_os_str()]),
+        b"appended record 3: x\n",
+    );
+    t.assert_eq(file!["transcripts/holes.txt"]);
+}
+
+#[test]
+fn what_is_not_a_regular_file_is_refused_before_a_byte_is_written() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let d = dir.path();
+    let target = d.join("target");
+    std::fs::write(&target, "keep").unwrap();
+    std::os::unix::fs::symlink(&target, d.join("symlink")).unwrap();
+    let fifo =
+        std::ffi::CString::new(d.join("fifo").into_os_string().into_encoded_bytes()).unwrap();
+    // SAFETY: `fifo` is a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    std::fs::create_dir(d.join("dir")).unwrap();
+    let mut t = Transcript::new(d);
+    for path in [
+        d.join("fifo"),
+        d.join("dir"),
+        d.join("symlink"),
+        "/dev/null".into(),
+    ] {
+        let p = path.to_str().unwrap().replace(d.to_str().unwrap(), "[DIR]");
+        for args in [vec![], vec!["--append", "1"]] {
+            let mut argv: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+            argv.push(path.as_os_str());
+            let shown = format!("map_grow_file {} {p}", args.join(" "));
+            let out = run_with(&mut t, &shown.replace("  ", " "), prog(&argv), b"");
+            assert_eq!(out.status.code(), Some(1));
+        }
+        // The follower reads: it follows a symlink, and refuses the rest.
+        run_with(
+            &mut t,
+            &format!("echo 'appended record 1: x' | map_grow_file --follow {p}"),
+            prog(&["--follow".as_ref(), path.as_os_str()]),
+            b"appended record 1: x\n",
+        );
+    }
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+    t.assert_eq(file!["transcripts/not_regular.txt"]);
+}
+
+/// `sh -c 'ulimit -f 0; exec map_grow_file ARGS'`.
+fn ulimit_f0(args: &[&std::ffi::OsStr], tmpdir: &std::path::Path) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "ulimit -f 0 && exec \"$0\" \"$@\"", PROG])
+        .args(args)
+        .env("TMPDIR", tmpdir);
+    cmd
+}
+
+#[test]
+fn past_ulimit_f_an_error_not_sigxfsz() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let d = dir.path();
+    let mut t = Transcript::new(d);
+    let f = d.join("f");
+    for (shown, args) in [
+        ("map_grow_file", vec![]),
+        ("map_grow_file [DIR]/f", vec![f.as_os_str()]),
+        (
+            "map_grow_file --append 3 [DIR]/f",
+            vec!["--append".as_ref(), "3".as_ref(), f.as_os_str()],
+        ),
+    ] {
+        let out = run_with(
+            &mut t,
+            &format!("ulimit -f 0; TMPDIR=[DIR] {shown}"),
+            ulimit_f0(&args, d),
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(1));
+    }
+    std::fs::remove_file(&f).unwrap();
+    assert_eq!(
+        std::fs::read_dir(d).unwrap().count(),
+        0,
+        "a temp file was left"
+    );
+    t.assert_eq(file!["transcripts/ulimit.txt"]);
+}
+
+/// Runs map_grow_file in a new mount namespace, with a 64 KiB tmpfs mounted at `dir/m` and
+/// filled, TMPDIR pointing into it, after the shell commands `setup` (`&& cmd`, or empty). None (and `SKIPPED` on stderr) where
+/// user namespaces or tmpfs mounts are not available.
+fn on_full_tmpfs(dir: &std::path::Path, setup: &str, args: &[&str]) -> Option<Command> {
+    let m = dir.join("m");
+    std::fs::create_dir_all(&m).unwrap();
+    let probe = Command::new("unshare")
+        .args([
+            "-rm",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=64k tmpfs \"$0\"",
+            m.to_str()?,
+        ])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIPPED: unshare -rm with a tmpfs mount is not available here");
+        return None;
+    }
+    let script = format!(
+        "mount -t tmpfs -o size=64k tmpfs \"$M\" && head -c 65536 /dev/zero > \"$M/fill\" \
+         && cd \"$M\" {setup} && exec \"$0\" \"$@\""
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-rm", "sh", "-c", &script, PROG])
+        .args(args)
+        .env("M", &m)
+        .env("TMPDIR", &m);
+    Some(cmd)
+}
+
+#[test]
+fn on_a_full_filesystem_an_error_not_sigbus() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let d = dir.path();
+    let mut t = Transcript::new(d);
+    t.comment("each run: a 64 KiB tmpfs mounted at [DIR]/m, full; TMPDIR=[DIR]/m; cd [DIR]/m");
+    for args in [vec![], vec!["log"], vec!["--append", "3", "log"]] {
+        let Some(cmd) = on_full_tmpfs(d, "", &args) else {
+            return;
+        };
+        let shown = format!("map_grow_file {}", args.join(" "));
+        let out = run_with(&mut t, shown.trim_end(), cmd, b"");
+        assert_eq!(out.status.code(), Some(1));
+    }
+    // The follower, given a file with holes: a load from a hole needs a page, and there is none.
+    let setup = "&& truncate -s 1M sparse";
+    let Some(cmd) = on_full_tmpfs(d, setup, &["--follow", "sparse"]) else {
+        return;
+    };
+    let out = run_with(
+        &mut t,
+        "truncate -s 1M sparse; echo 'appended record 3: x' | map_grow_file --follow sparse",
+        cmd,
+        b"appended record 3: x\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    t.assert_eq(file!["transcripts/full_tmpfs.txt"]);
+}
+
+#[test]
+fn sigkill_at_any_moment_leaves_nothing_in_tmpdir() {
+    use std::io::BufRead;
+    for round in 0..8 {
+        let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+        let mut child = Command::new(PROG)
+            .env("TMPDIR", dir.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Kill it after a random number of its 25 lines (0: at once): the moment is an event,
+        // not a delay, and varies from round to round.
+        let lines = if round == 0 {
+            0
+        } else {
+            common::random_u32() % 25
+        };
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        for _ in 0..lines {
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "after SIGKILL at line {lines}: {left:?}");
+    }
 }
