@@ -118,7 +118,8 @@ fn a_killed_child_ends_the_run_with_one_line() {
         // The child of one run may end before the signal reaches it: then take the next one.
         let child = loop {
             let child = a_child_of(&mut bench);
-            if signal(child, libc::SIGKILL) {
+            // (kill succeeds on a zombie too: look first that it still runs)
+            if running(child) && signal(child, libc::SIGKILL) {
                 break child;
             }
         };
