@@ -24,16 +24,15 @@
 //!
 //! Exit status: 0 done (faults are part of the output), 1 a call failed, 2 bad arguments.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::PathBuf;
 use std::ptr::{self, NonNull};
 
 use clap::Parser;
 use common::probe::{Outcome, probe};
-use common::{Context, Interrupts, Result, err_exit, page_size, usage_error};
+use common::{Context, Error, Interrupts, Result, err_exit, page_size, usage_error};
 
 /// More pages than this are not probed (each probe is a fork): a usage error.
 const MAX_PAGES: u64 = 63;
@@ -74,46 +73,53 @@ fn main() {
 fn run(args: &Args) -> Result<()> {
     // The probes take a moment: a Ctrl-C between them must still remove the temp file.
     let interrupts = Interrupts::block().context("sigprocmask")?;
-    let (Some(file), Some(filesize), Some(mapsize)) = (&args.file, args.filesize, args.mapsize)
+    let (Some(path), Some(filesize), Some(mapsize)) = (&args.file, args.filesize, args.mapsize)
     else {
-        // The notes' two cases, in a file removed on every way out (the guard's Drop).
-        let tmp = tempfile::Builder::new()
-            .prefix("filesize_vs_mapsize.")
-            .tempfile()
-            .context("create a temp file")?;
-        test(tmp.path(), 5000, 15000, &interrupts)?;
+        // The notes' two cases, in a file with no name (O_TMPFILE): nothing to remove, and
+        // nothing left behind, however the program ends, SIGKILL included.
+        let dir = std::env::temp_dir();
+        let p = format!("a temp file in {}", dir.display());
+        let file = tempfile::tempfile_in(&dir).with_context(|| format!("open {p}"))?;
+        test(&file, &p, 5000, 15000, &interrupts)?;
         println!();
-        test(tmp.path(), 15000, 5000, &interrupts)?;
-        // Remove the file before a signal that came at the very end ends the program.
-        drop(tmp);
+        test(&file, &p, 15000, 5000, &interrupts)?;
         return interrupts.check();
     };
-    test(file, filesize, mapsize, &interrupts)?;
+    // fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0644);
+    // No symlink followed, no other user's file truncated, nothing but a regular file.
+    let file = common::file::create(path, 0o644)?;
+    test(
+        &file,
+        &path.display().to_string(),
+        filesize,
+        mapsize,
+        &interrupts,
+    )?;
+    // close(fd);
+    drop(file);
     interrupts.check()
 }
 
-/// The C program: one file size, one mapping size, every page probed.
-fn test(path: &Path, filesize: u64, mapsize: u64, interrupts: &Interrupts) -> Result<()> {
-    let p = path.display();
+/// The C program: one file size, one mapping size, every page probed. `p` names the file in
+/// errors.
+fn test(file: &File, p: &str, filesize: u64, mapsize: u64, interrupts: &Interrupts) -> Result<()> {
     let ps = page_size() as u64;
 
-    // fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0644);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW) // do not follow a symlink planted in a shared directory
-        .open(path)
-        .with_context(|| format!("open {p}"))?;
+    // The O_TRUNC of the open, again: the notes' second case reuses the first one's file.
+    file.set_len(0).with_context(|| format!("ftruncate {p}"))?;
 
     // lseek(fd, filesize - 1, SEEK_SET); write(fd, "", 1);
     // (With filesize 0 there is no last byte to write: the file stays empty.)
     if filesize > 0 {
-        file.seek(SeekFrom::Start(filesize - 1))
+        let mut fd = file;
+        fd.seek(SeekFrom::Start(filesize - 1))
             .with_context(|| format!("lseek {p}"))?;
-        file.write_all(&[0]).with_context(|| format!("write {p}"))?;
+        fd.write_all(&[0]).with_context(|| format!("write {p}"))?;
+        // posix_fallocate(fd, 0, filesize); not in the C. The write above fills only the last
+        // page: the pages before it are holes, and on a full disk a store into one raises
+        // SIGBUS, which would pass for the lesson's "past the file" SIGBUS. Reserve them all.
+        common::file::reserve(file.as_fd(), filesize as usize)
+            .with_context(|| format!("fallocate {p}"))?;
     }
 
     // Not in the C: reserve every page a probe can reach, one more than the larger size
@@ -125,11 +131,8 @@ fn test(path: &Path, filesize: u64, mapsize: u64, interrupts: &Interrupts) -> Re
     // ptr = mmap(NULL, mapsize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     // Here at the reservation's address, with MAP_FIXED, which replaces those pages of it.
     let ptr = reserved
-        .map_file(mapsize as usize, &file)
+        .map_file(mapsize as usize, file)
         .with_context(|| format!("mmap {p}"))?;
-
-    // close(fd);
-    drop(file);
 
     // pagesize = sysconf(_SC_PAGESIZE); printf("PAGESIZE = %ld\n", pagesize);
     println!("filesize = {filesize}, mapsize = {mapsize}");
@@ -147,9 +150,16 @@ fn test(path: &Path, filesize: u64, mapsize: u64, interrupts: &Interrupts) -> Re
     let mut outcomes = Vec::with_capacity(offsets.len());
     for &offset in &offsets {
         interrupts.check()?;
+        // Every probe stays inside the reservation: offset <= pages * ps < its length.
+        if offset >= reserved.len as u64 {
+            return Err(Error::msg(
+                format!("probe ptr[{offset}]"),
+                "past the reservation",
+            ));
+        }
         let addr = ptr.as_ptr().wrapping_add(offset as usize);
-        // SAFETY: this program starts no threads; `offset` is below (pages + 1) * ps, so the
-        // byte lies in the reservation, which this program owns whole.
+        // SAFETY: this program starts no threads; `offset` is below the reservation's length
+        // (checked above), so the byte lies in the reservation, which this program owns whole.
         let outcome =
             unsafe { probe(addr, Some(1)) }.with_context(|| format!("probe ptr[{offset}]"))?;
         let line = format!("ptr[{offset}] = {outcome}");
@@ -249,10 +259,11 @@ impl Reservation {
     /// mmap(start, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0): the file,
     /// mapped over the start of the reservation.
     fn map_file(&self, len: usize, file: &File) -> std::io::Result<NonNull<u8>> {
-        assert!(
-            len <= self.len,
-            "the file mapping must fit in the reservation"
-        );
+        if len > self.len {
+            return Err(std::io::Error::other(
+                "the file mapping must fit in the reservation",
+            ));
+        }
         let (prot, flags) = (
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_SHARED | libc::MAP_FIXED,

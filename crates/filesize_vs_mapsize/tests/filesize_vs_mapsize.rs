@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 use std::ffi::OsStr;
+use std::process::{Command, Output, Stdio};
 
 use common::testkit::{self, Transcript};
 use snapbox::file;
@@ -159,4 +160,174 @@ fn bad_input_is_one_line_and_exit_status() {
 #[test]
 fn a_signal_at_any_moment_leaves_no_temp_file() {
     testkit::assert_signals_leave_no_temp_file(PROG, env!("CARGO_TARGET_TMPDIR"));
+}
+
+/// `cmd`, recorded in `t` under the comment `shown` (the real command runs through a wrapper).
+fn run_shown(t: &mut Transcript, shown: &str, cmd: &mut Command) -> Output {
+    t.comment(shown);
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    t.output(&out);
+    out
+}
+
+#[test]
+fn the_largest_sizes_probe_inside_the_reservation_and_one_more_is_refused() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.path().join("f");
+    let max = 63 * common::page_size() as u64;
+    // 63 pages mapped, and the file one byte short of them, then 63 pages of file, 1 byte mapped:
+    // the last probe is the first byte past the last page, inside the PROT_NONE reservation.
+    for (f, m) in [(max - 1, max), (max, 1), (0, max)] {
+        let (fs, ms) = (f.to_string(), m.to_string());
+        let out = testkit::run_ok(PROG, &[path.as_os_str(), fs.as_ref(), ms.as_ref()]);
+        assert_eq!(check_rule(&out), 1, "{f} {m}");
+    }
+    let mut t = Transcript::new(dir.path());
+    let over = (max + 1).to_string();
+    t.run(PROG, &[path.as_os_str(), "1".as_ref(), over.as_ref()]);
+    t.run(PROG, &[path.as_os_str(), over.as_ref(), "1".as_ref()]);
+    t.run(
+        PROG,
+        &[
+            path.as_os_str(),
+            u64::MAX.to_string().as_ref(),
+            "1".as_ref(),
+        ],
+    );
+    if on_4k_pages() {
+        t.assert_eq(file!["transcripts/extremes.txt"]);
+    }
+}
+
+#[test]
+fn what_is_not_a_regular_file_is_refused_before_a_byte_is_written() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let d = dir.path();
+    let target = d.join("target");
+    std::fs::write(&target, "keep").unwrap();
+    std::os::unix::fs::symlink(&target, d.join("symlink")).unwrap();
+    let fifo =
+        std::ffi::CString::new(d.join("fifo").into_os_string().into_encoded_bytes()).unwrap();
+    // SAFETY: `fifo` is a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    std::fs::create_dir(d.join("dir")).unwrap();
+    let mut t = Transcript::new(d);
+    for path in [
+        d.join("fifo"),
+        d.join("dir"),
+        d.join("symlink"),
+        "/dev/null".into(),
+    ] {
+        let p = path.to_str().unwrap().replace(d.to_str().unwrap(), "[DIR]");
+        // Killed after 30 s: an open of a FIFO that blocks fails the test instead of hanging it.
+        let out = run_shown(
+            &mut t,
+            &format!("filesize_vs_mapsize {p} 5000 15000"),
+            Command::new("timeout")
+                .args(["-s", "KILL", "30", PROG])
+                .arg(&path)
+                .args(["5000", "15000"]),
+        );
+        assert_eq!(out.status.code(), Some(1));
+    }
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+    t.assert_eq(file!["transcripts/not_regular.txt"]);
+}
+
+#[test]
+fn past_ulimit_f_an_error_not_sigxfsz() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let d = dir.path();
+    let f = d.join("f");
+    let mut t = Transcript::new(d);
+    for (shown, args) in [
+        ("filesize_vs_mapsize", vec![]),
+        (
+            "filesize_vs_mapsize [DIR]/f 5000 15000",
+            vec![f.as_os_str(), "5000".as_ref(), "15000".as_ref()],
+        ),
+    ] {
+        let out = run_shown(
+            &mut t,
+            &format!("ulimit -f 0; TMPDIR=[DIR] {shown}"),
+            Command::new("sh")
+                .args(["-c", "ulimit -f 0 && exec \"$0\" \"$@\"", PROG])
+                .args(args)
+                .env("TMPDIR", d),
+        );
+        assert_eq!(out.status.code(), Some(1));
+    }
+    std::fs::remove_file(&f).unwrap();
+    assert_eq!(
+        std::fs::read_dir(d).unwrap().count(),
+        0,
+        "a temp file was left"
+    );
+    t.assert_eq(file!["transcripts/ulimit.txt"]);
+}
+
+#[test]
+fn on_a_full_filesystem_an_error_not_a_sigbus_that_passes_for_the_lesson() {
+    // A 64 KiB tmpfs with one page free: the write of the file's last byte takes it, and the
+    // pages before it cannot be had. Without a reservation a probe of the file's first page
+    // raises SIGBUS, and the output reads like the lesson's "past the file".
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let m = dir.path().join("m");
+    std::fs::create_dir(&m).unwrap();
+    let mount = "mount -t tmpfs -o size=64k tmpfs \"$M\"";
+    let probe = Command::new("unshare")
+        .args(["-rm", "sh", "-c", mount])
+        .env("M", &m)
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIPPED: unshare -rm with a tmpfs mount is not available here");
+        return;
+    }
+    let script = format!(
+        "{mount} && head -c 61440 /dev/zero > \"$M/fill\" && cd \"$M\" && exec \"$0\" \"$@\""
+    );
+    let mut t = Transcript::new(dir.path());
+    t.comment("each run: a 64 KiB tmpfs mounted at [DIR]/m, all but 4096 bytes used; TMPDIR=[DIR]/m; cd [DIR]/m");
+    for args in [vec![], vec!["f", "5000", "15000"]] {
+        let out = run_shown(
+            &mut t,
+            format!("filesize_vs_mapsize {}", args.join(" ")).trim_end(),
+            Command::new("unshare")
+                .args(["-rm", "sh", "-c", &script, PROG])
+                .args(&args)
+                .env("M", &m)
+                .env("TMPDIR", &m),
+        );
+        assert_eq!(out.status.code(), Some(1));
+    }
+    t.assert_eq(file!["transcripts/full_tmpfs.txt"]);
+}
+
+#[test]
+fn sigkill_at_any_moment_leaves_nothing_in_tmpdir() {
+    use std::io::BufRead;
+    for round in 0..8 {
+        let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+        let mut child = Command::new(PROG)
+            .env("TMPDIR", dir.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Kill it after a random number of its 36 lines (0: at once): the moment is an event,
+        // not a delay, and varies from round to round.
+        let lines = if round == 0 {
+            0
+        } else {
+            common::random_u32() % 36
+        };
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        for _ in 0..lines {
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "after SIGKILL at line {lines}: {left:?}");
+    }
 }
