@@ -22,7 +22,8 @@
 //! The real use, two processes: `--append N FILE` grows FILE a record at a time and writes each
 //! record through its mapping, printing a line per record; `--follow FILE`, fed those lines on
 //! stdin, maps the large region once and prints each new record, like `tail -f`, reading only
-//! below the file size `fstat` reports, so it never faults:
+//! below the file size `fstat` reports and inside its mapping, and refusing a file with holes,
+//! so it never faults:
 //!
 //! ```text
 //! $ map_grow_file --append 12 /tmp/log | map_grow_file --follow /tmp/log

@@ -426,3 +426,24 @@ fn sigkill_at_any_moment_leaves_nothing_in_tmpdir() {
         assert!(left.is_empty(), "after SIGKILL at line {lines}: {left:?}");
     }
 }
+
+#[test]
+fn another_users_file_is_not_truncated() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: only root can give a file to another user");
+        return;
+    }
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.path().join("theirs");
+    std::fs::write(&path, "keep").unwrap();
+    std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+    let out = testkit::run(PROG, &["--append".as_ref(), "1".as_ref(), path.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.ends_with(": owned by uid 65534, not by you; not truncated\n"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), b"keep");
+}
