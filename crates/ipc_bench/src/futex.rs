@@ -81,13 +81,13 @@ pub fn wait_for(
             sleeping.store(0, Ordering::SeqCst);
             return Ok(());
         }
-        let timed_out = futex_wait(word, now, EVERY);
+        let woken = futex_wait(word, now, EVERY);
         sleeping.store(0, Ordering::SeqCst);
         if word.load(Ordering::Acquire) == want {
             return Ok(());
         }
-        if timed_out {
-            // 100 ms without a word from the other side: is it still there?
+        if !woken {
+            // 100 ms without a word from the other side, or a signal: is it still there?
             watch.check()?;
         }
     }
@@ -131,7 +131,8 @@ fn low_half(word: &AtomicU64) -> *mut u32 {
 }
 
 /// futex(word, FUTEX_WAIT, expected, &timeout): sleeps while the low half of `word` still
-/// holds the low half of `expected`, for `timeout` at most; returns true if the time ran out.
+/// holds the low half of `expected`, for `timeout` at most; returns false if the time ran
+/// out or a signal interrupted the sleep.
 /// Not FUTEX_PRIVATE_FLAG: the word is shared between processes.
 fn futex_wait(word: &AtomicU64, expected: u64, timeout: Duration) -> bool {
     let timeout = libc::timespec {
@@ -150,7 +151,8 @@ fn futex_wait(word: &AtomicU64, expected: u64, timeout: Duration) -> bool {
             &raw const timeout,
         )
     };
-    rc == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ETIMEDOUT)
+    let errno = io::Error::last_os_error().raw_os_error();
+    rc != -1 || !matches!(errno, Some(libc::ETIMEDOUT | libc::EINTR))
 }
 
 /// futex(word, FUTEX_WAKE, 1): wakes one process sleeping on `word`.

@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Child, Context, Error, Fork, Interrupts, Result, exit_child, fork};
+use common::{Child, Context, Error, Fork, Result, exit_child, fork};
 
 use crate::futex::{Wait, publish, spin_until, wait_for};
 use crate::region::{Kind, Region};
@@ -59,8 +59,8 @@ impl Pinger {
 }
 
 /// `rounds` round trips of a `msg`-byte message (8 to 64 bytes); returns the time of one.
-/// A signal in `interrupts` stops it (`Error::signal`), and so does the child's death.
-pub fn run(pinger: Pinger, msg: usize, rounds: u64, interrupts: &Interrupts) -> Result<Duration> {
+/// Ctrl-C stops it (`Error::signal`), and so does the child's death.
+pub fn run(pinger: Pinger, msg: usize, rounds: u64) -> Result<Duration> {
     assert!((8..=MAX_MSG).contains(&msg));
     let label = pinger.name();
     let mut link = Link::new(pinger)?;
@@ -82,7 +82,7 @@ pub fn run(pinger: Pinger, msg: usize, rounds: u64, interrupts: &Interrupts) -> 
             exit_child(0)
         }
         Fork::Parent(pid) => {
-            let mut watch = Watch::parent(interrupts, Child::new(pid));
+            let mut watch = Watch::parent(Child::new(pid));
             // The child's ends closed here: its death is an end of file or a broken pipe.
             link.keep(true);
             let elapsed = link
@@ -191,13 +191,13 @@ impl Link {
                     to_parent: (Some(rx), _),
                 } => {
                     stamp(out, request);
-                    tx.write_all(out)?;
-                    rx.read_exact(back)?;
+                    watch.write_all(tx, out)?;
+                    watch.read_exact(rx, back)?;
                 }
                 Link::Socket(Some(sock), _) => {
                     stamp(out, request);
-                    sock.write_all(out)?;
-                    sock.read_exact(back)?;
+                    watch.write_all(sock, out)?;
+                    watch.read_exact(sock, back)?;
                 }
                 Link::Shm { region, wait } => {
                     stamp(out, request);

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use common::{Context, Error, Interrupts, Result, err_exit};
+use common::{Context, Error, Result, err_exit};
 
 mod data;
 mod futex;
@@ -86,13 +86,14 @@ fn main() {
 }
 
 fn run(args: &Args) -> Result<()> {
-    // sigprocmask(SIG_BLOCK, {SIGINT, SIGTERM, SIGHUP}); signalfd(...): Ctrl-C becomes an
-    // event the parent looks for between runs and inside every wait (watch.rs), so that it
-    // kills and reaps its child before it goes. The children inherit the mask: the parent
-    // decides for them. Every region, temp file and shm object was unlinked as soon as it was
-    // mapped, and each child dies with its parent (child_setup): nothing is left behind, even
-    // by SIGKILL.
-    let interrupts = Interrupts::block().context("sigprocmask")?;
+    // sigaction(SIGINT | SIGTERM | SIGHUP, {handler that notes it}): Ctrl-C becomes an event
+    // the parent looks for between runs and inside every wait (watch.rs), so that it kills
+    // and reaps its child before it dies of the signal (err_exit! re-raises it). The children
+    // inherit the handler: the parent decides for them. Every region, temp file and shm
+    // object was unlinked as soon as it was mapped, and each child dies with its parent
+    // (child_setup): nothing is left behind, even by SIGKILL.
+    watch::catch_signals().context("sigaction")?;
+    let interrupted = || watch::signalled().map_or(Ok(()), |signo| Err(Error::signal(signo)));
     // signal(SIGPIPE, SIG_IGN) while measuring: a write to a child that has died fails with
     // EPIPE, which is reported, instead of killing the parent silently.
     // SAFETY: SIG_IGN installs no handler.
@@ -118,7 +119,7 @@ fn run(args: &Args) -> Result<()> {
             let count = (bytes / msg as u64).max(16);
             let total = (count * msg as u64) as f64;
             let gib_s = |d: Duration| total / d.as_secs_f64() / (1u64 << 30) as f64;
-            interrupts.check()?;
+            interrupted()?;
             let copy = memcpy_time(msg, count);
             if round > 0 {
                 memcpy[col].push(gib_s(copy));
@@ -127,8 +128,8 @@ fn run(args: &Args) -> Result<()> {
                 if (transport.spins() && !two_cpus) || !wanted(args, transport.name()) {
                     continue;
                 }
-                interrupts.check()?;
-                let took = throughput::run(transport, msg, count, args.corrupt, &interrupts)?;
+                interrupted()?;
+                let took = throughput::run(transport, msg, count, args.corrupt)?;
                 if round > 0 {
                     moved[t][col].push(gib_s(took));
                 }
@@ -149,8 +150,8 @@ fn run(args: &Args) -> Result<()> {
                 } else {
                     block_rounds
                 };
-                interrupts.check()?;
-                let one = latency::run(pinger, msg, rounds, &interrupts)?;
+                interrupted()?;
+                let one = latency::run(pinger, msg, rounds)?;
                 if round > 0 {
                     rtt[p][col].push(one.as_nanos() as f64);
                 }
@@ -229,6 +230,7 @@ fn run(args: &Args) -> Result<()> {
     if let Some(dir) = args.svg.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("mkdir {}", dir.display()))?;
     }
+    interrupted()?;
     write_new(&args.svg, report::svg(&[&throughput, &latency]).as_bytes())
 }
 

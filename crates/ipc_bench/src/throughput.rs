@@ -12,7 +12,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::time::{Duration, Instant};
 
-use common::{Child, Context, Error, Fork, Interrupts, Result, exit_child, fork};
+use common::{Child, Context, Error, Fork, Result, exit_child, fork};
 
 use crate::data::{Source, buffer, checksum};
 use crate::futex::{Wait, publish, wait_for};
@@ -87,14 +87,8 @@ const FILE_SLOTS: usize = 2;
 
 /// Sends `count` messages of `msg` bytes through `transport`; returns the time from the first
 /// byte sent to the receiver's last checksum. Errors name the run (`pipe (4 KiB messages)`);
-/// a signal in `interrupts` stops the run (`Error::signal`), and so does the receiver's death.
-pub fn run(
-    transport: Transport,
-    msg: usize,
-    count: u64,
-    corrupt: bool,
-    interrupts: &Interrupts,
-) -> Result<Duration> {
+/// Ctrl-C stops the run (`Error::signal`), and so does the receiver's death.
+pub fn run(transport: Transport, msg: usize, count: u64, corrupt: bool) -> Result<Duration> {
     let label = format!("{} ({} messages)", transport.name(), size_name(msg));
     let mut src = Source::new(msg);
     let expected = (0..count).fold(0u64, |sum, seq| sum.wrapping_add(src.expected(seq)));
@@ -121,15 +115,15 @@ pub fn run(
             exit_child(0)
         }
         Fork::Parent(pid) => {
-            let mut watch = Watch::parent(interrupts, Child::new(pid));
+            let mut watch = Watch::parent(Child::new(pid));
             drop(to_parent);
             channel.parent_side();
             let sent = (|| {
-                from_child.read_exact(&mut [0u8])?; // ready
+                watch.read_exact(&mut from_child, &mut [0u8])?; // ready
                 let start = Instant::now();
                 send(&mut channel, &mut src, count, corrupt, &mut watch)?;
                 let mut sum = [0u8; 8];
-                from_child.read_exact(&mut sum)?;
+                watch.read_exact(&mut from_child, &mut sum)?;
                 Ok((start.elapsed(), sum))
             })();
             let (elapsed, sum) = sent.map_err(|e| watch.failure(e, &label, "receiver"))?;
@@ -262,9 +256,9 @@ fn send(
                 if corrupt && seq == count / 2 {
                     let mut bad = msg.to_vec();
                     bad[msg.len() / 2] ^= 1;
-                    tx.write_all(&bad)?;
+                    watch.write_all(&mut tx, &bad)?;
                 } else {
-                    tx.write_all(msg)?;
+                    watch.write_all(&mut tx, msg)?;
                 }
             }
             Ok(())
@@ -278,7 +272,7 @@ fn send(
             for seq in 0..count {
                 watch.tick()?;
                 if credits == 0 {
-                    ack.read_exact(&mut [0u8])?;
+                    watch.read_exact(ack, &mut [0u8])?;
                     credits += 1;
                 }
                 let msg = src.message(seq);
@@ -287,7 +281,7 @@ fn send(
                 if corrupt && seq == count / 2 {
                     file.write_all_at(&[msg[msg.len() / 2] ^ 1], (offset + msg.len() / 2) as u64)?;
                 }
-                notify.write_all(&[0])?;
+                watch.write_all(notify, &[0])?;
                 credits -= 1;
             }
             Ok(())

@@ -4,19 +4,59 @@
 //! Each side carries a `Watch` through its loops. The hot paths only count (`tick`, once per
 //! message, round trip, or few thousand turns of a spin loop); every 64 counts the clock is
 //! read, and at most every 100 ms the watch looks for real:
-//! - the parent: has a signal arrived (the `signalfd` of [`Interrupts`]), has the child ended
-//!   (`waitpid(pid, WNOHANG)`)?
+//! - the parent: has a signal arrived (SIGINT, SIGTERM, SIGHUP: [`catch_signals`]), has the
+//!   child ended (`waitpid(pid, WNOHANG)`)?
 //! - a child: has its parent gone (`getppid()` changed)? `PR_SET_PDEATHSIG` kills it anyway;
 //!   this is the belt to those braces.
 //!
 //! A futex wait sleeps 100 ms at most, then looks (`check`). So neither a sleeping nor a
 //! spinning side can outlive its partner, and the measurement pays a counter and a branch.
+//!
+//! The parent's reads and writes on pipes and sockets go through [`Watch::read_exact`] and
+//! [`Watch::write_all`]: the signals are caught by a handler installed without `SA_RESTART`,
+//! so a `read` or `write` that waits (for a child stopped with SIGSTOP, say) returns `EINTR`
+//! when one arrives, and the watch looks. (The examples block these signals and read them
+//! from a `signalfd` instead, `common::Interrupts`; a blocked signal interrupts nothing, and
+//! the benchmark's pipes cannot all be polled without changing what is measured.)
 
-use std::io;
+use std::io::{self, Read, Write};
 use std::process::ExitStatus;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Child, Error, Interrupts};
+use common::{Child, Error};
+
+/// The last of SIGINT, SIGTERM, SIGHUP that arrived, or 0.
+static SIGNALLED: AtomicI32 = AtomicI32::new(0);
+
+/// The handler: notes the signal, nothing else (an atomic store is async-signal-safe).
+extern "C" fn note(signo: libc::c_int) {
+    SIGNALLED.store(signo, Ordering::Relaxed);
+}
+
+/// `sigaction(SIGINT | SIGTERM | SIGHUP, {note, no SA_RESTART})`: from now on these signals are
+/// noted, not fatal, and a system call that waits when one arrives fails with `EINTR`.
+pub fn catch_signals() -> io::Result<()> {
+    for signo in [libc::SIGHUP, libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: an all-zero sigaction is a valid value (empty mask, no flags).
+        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+        action.sa_sigaction = note as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        // SAFETY: `action` is initialised; `note` only stores into an atomic; a NULL old
+        // action is allowed.
+        if unsafe { libc::sigaction(signo, &action, std::ptr::null_mut()) } == -1 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// The signal that arrived, if one did.
+pub fn signalled() -> Option<libc::c_int> {
+    match SIGNALLED.load(Ordering::Relaxed) {
+        0 => None,
+        signo => Some(signo),
+    }
+}
 
 /// How often a side looks at its partner and the signals.
 pub const EVERY: Duration = Duration::from_millis(100);
@@ -32,37 +72,32 @@ pub enum Stop {
     Orphaned,
 }
 
-enum Side<'a> {
-    Parent {
-        interrupts: &'a Interrupts,
-        child: Child,
-    },
-    Child {
-        parent: libc::pid_t,
-    },
+enum Side {
+    Parent { child: Child },
+    Child { parent: libc::pid_t },
 }
 
 /// One side's look-out for the other side's death and for Ctrl-C.
-pub struct Watch<'a> {
-    side: Side<'a>,
+pub struct Watch {
+    side: Side,
     turns: u32,
     next: Instant,
     stop: Option<Stop>,
 }
 
-impl<'a> Watch<'a> {
+impl Watch {
     /// The parent's watch, in charge of `child` (killed and reaped when the watch is dropped
     /// with the child still running).
-    pub fn parent(interrupts: &'a Interrupts, child: Child) -> Watch<'a> {
-        Watch::new(Side::Parent { interrupts, child })
+    pub fn parent(child: Child) -> Watch {
+        Watch::new(Side::Parent { child })
     }
 
     /// A child's watch over its `parent`.
-    pub fn child(parent: libc::pid_t) -> Watch<'a> {
+    pub fn child(parent: libc::pid_t) -> Watch {
         Watch::new(Side::Child { parent })
     }
 
-    fn new(side: Side<'a>) -> Watch<'a> {
+    fn new(side: Side) -> Watch {
         Watch {
             side,
             turns: 0,
@@ -96,17 +131,11 @@ impl<'a> Watch<'a> {
     pub fn check(&mut self) -> io::Result<()> {
         self.next = Instant::now() + EVERY;
         let stop = match &mut self.side {
-            Side::Parent { interrupts, child } => {
-                if let Err(err) = interrupts.check() {
-                    match err.signal_number() {
-                        Some(signo) => Some(Stop::Signal(signo)),
-                        None => return Err(io::Error::other(err.to_string())),
-                    }
-                } else {
-                    // waitpid(pid, &status, WNOHANG);
-                    child.try_wait()?.map(Stop::Ended)
-                }
-            }
+            Side::Parent { child } => match signalled() {
+                Some(signo) => Some(Stop::Signal(signo)),
+                // waitpid(pid, &status, WNOHANG);
+                None => child.try_wait()?.map(Stop::Ended),
+            },
             Side::Child { parent } => {
                 // getppid(): another pid once the parent has died.
                 // SAFETY: getppid has no preconditions.
@@ -141,11 +170,54 @@ impl<'a> Watch<'a> {
             }
             std::thread::sleep(Duration::from_millis(1));
         }
+        // A signal first: Ctrl-C reaches the child too, which may be seen dead before it.
+        if let Some(signo) = signalled() {
+            return Error::signal(signo);
+        }
         match self.stop {
             Some(Stop::Signal(signo)) => Error::signal(signo),
             Some(Stop::Ended(status)) => Error::msg(label, format!("{who}: {status}")),
             Some(Stop::Orphaned) | None => Error::new(label, err),
         }
+    }
+
+    /// `read_exact` that ends when the watch says so: a `read` interrupted by a signal
+    /// (`EINTR`) is not simply retried, the watch looks first.
+    pub fn read_exact(&mut self, from: &mut impl Read, mut buf: &mut [u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match from.read(buf) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => {
+                    buf = &mut buf[n..];
+                    // A short read may be a signal's doing: look before reading again.
+                    if !buf.is_empty() && signalled().is_some() {
+                        self.check()?;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.check()?,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// `write_all` that ends when the watch says so, as [`Watch::read_exact`].
+    pub fn write_all(&mut self, to: &mut impl Write, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match to.write(buf) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    buf = &buf[n..];
+                    // A short write may be a signal's doing: look before writing again.
+                    if !buf.is_empty() && signalled().is_some() {
+                        self.check()?;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.check()?,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// The parent, once its side of the work is done: `waitpid(pid, &status, 0)`.

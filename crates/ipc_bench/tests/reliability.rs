@@ -1,4 +1,5 @@
-//! ipc_bench under attack: a child killed mid-run, Ctrl-C, SIGKILL of the benchmark itself, a
+//! ipc_bench under attack: a child killed mid-run, Ctrl-C (with the child running or
+//! stopped), SIGKILL of the benchmark itself, a
 //! planted symlink (or FIFO, directory, another user's file) at the chart's path, a full
 //! /dev/shm or $TMPDIR, `ulimit -f 0`. Each run ends with one line and leaves nothing behind.
 
@@ -48,7 +49,7 @@ fn a_child_of(bench: &mut Child) -> u32 {
             "ipc_bench ended before a child was seen"
         );
         assert!(Instant::now() < deadline, "no child seen in 10 s");
-        std::thread::yield_now();
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -73,6 +74,13 @@ fn running(pid: u32) -> bool {
         }
         Err(_) => false,
     }
+}
+
+/// Whether `pid` is stopped (state T).
+fn stopped(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+    state.starts_with('T')
 }
 
 /// Waits for `child` to end, `within` at most (then kills it and fails the test); returns its
@@ -141,12 +149,16 @@ fn a_killed_child_ends_the_run_with_one_line() {
 
 #[test]
 fn sigint_or_sigterm_ends_the_run_within_a_second_and_leaves_nothing() {
+    // The last two with the child stopped (SIGSTOP) first: the parent then waits in a full
+    // pipe's write, or sleeps on a futex nobody will wake.
     let cases = [
-        ("POSIX shm, futex", libc::SIGINT),
-        ("spin (busy loop)", libc::SIGTERM),
-        ("pipe", libc::SIGINT),
+        ("POSIX shm, futex", libc::SIGINT, false),
+        ("spin (busy loop)", libc::SIGTERM, false),
+        ("pipe", libc::SIGINT, false),
+        ("pipe", libc::SIGTERM, true),
+        ("POSIX shm, futex", libc::SIGHUP, true),
     ];
-    for (only, signo) in cases {
+    for (only, signo, stop_child) in cases {
         if only.contains("spin") && !two_cpus() {
             eprintln!("SKIPPED: {only}: one CPU, the spinning transports are not run");
             continue;
@@ -158,9 +170,24 @@ fn sigint_or_sigterm_ends_the_run_within_a_second_and_leaves_nothing() {
         if only.contains("shm") {
             assert!(!objects.is_empty(), "{only}: no shm object mapped");
         }
+        if stop_child {
+            assert!(signal(child, libc::SIGSTOP));
+            // Stopped once /proc says so (state T): then the parent is left waiting.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !stopped(child) {
+                assert!(
+                    Instant::now() < deadline,
+                    "{only}: child {child} not stopped"
+                );
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
         assert!(signal(bench.id(), signo));
         let (out, took) = ends_within(bench, Duration::from_secs(5), "the signal");
-        assert!(took <= Duration::from_secs(1), "{only}: took {took:?}");
+        assert!(
+            took <= Duration::from_secs(1),
+            "{only} (child stopped: {stop_child}): took {took:?}"
+        );
         // Ended by the signal, quietly, as an uncaught signal would end it.
         assert_eq!(out.status.signal(), Some(signo), "{only}: {}", out.status);
         assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{only}");
