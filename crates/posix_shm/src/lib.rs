@@ -48,14 +48,19 @@ impl Student {
     }
 }
 
-/// A name as `shm_open` wants it: `/` then up to 254 characters, none of them `/` or NUL.
-/// (Linux accepts a few other forms; portable programs use this one.)
+/// A name as `shm_open` wants it: `/` then up to 254 characters, none of them `/` or NUL,
+/// and not `.` or `..`. (Linux accepts a few other forms; portable programs use this one.)
+/// Linux keeps `/NAME` as `/dev/shm/NAME`, so `/.` would be `/dev/shm` itself and `/..`
+/// would be `/dev`: directories, never objects.
 pub fn parse_name(s: &str) -> Result<CString, String> {
     let Some(rest) = s.strip_prefix('/') else {
         return Err("a shm name starts with '/', as in /xyz".into());
     };
     if rest.is_empty() || rest.len() > 254 || rest.contains('/') {
         return Err("a shm name is '/' and 1 to 254 characters without another '/'".into());
+    }
+    if rest == "." || rest == ".." {
+        return Err("a shm name cannot be '/.' or '/..' (a directory, not an object)".into());
     }
     CString::new(s).map_err(|_| "a shm name cannot contain a NUL byte".into())
 }
@@ -71,6 +76,9 @@ mod tests {
         assert!(parse_name("/").is_err());
         assert!(parse_name("/a/b").is_err());
         assert!(parse_name(&format!("/{}", "x".repeat(255))).is_err());
+        assert!(parse_name("/.").is_err());
+        assert!(parse_name("/..").is_err());
+        assert!(parse_name("/...").is_ok());
     }
 
     #[test]

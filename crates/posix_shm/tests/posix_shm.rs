@@ -2,9 +2,14 @@
 //! which `docs/src/posix_shm.md` includes. Every test uses a name of its own (shown as
 //! `[NAME]`) and checks that no object is left under it.
 //! `SNAPSHOTS=overwrite cargo test -p posix_shm` rewrites the transcripts from the real output.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 use std::ffi::{CString, OsStr};
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use common::testkit::{self, Transcript};
 use snapbox::file;
@@ -102,6 +107,8 @@ fn bad_input_is_one_line_and_exit_status() {
     t.run(WRITER, &["--name".as_ref(), "xyz".as_ref()]);
     t.run(WRITER, &["--name".as_ref(), "/a/b".as_ref()]);
     t.run(READER, &["--name".as_ref(), "/".as_ref()]);
+    t.run(READER, &["--name".as_ref(), "/..".as_ref()]);
+    t.run(WRITER, &["--name".as_ref(), "/.".as_ref()]);
     t.run(READER, &["--name".as_ref()]);
     t.run(READER, &["--unlink".as_ref()]);
     t.assert_eq(file!["transcripts/errors.txt"]);
@@ -203,4 +210,152 @@ fn after_sigkill_clean_ipc_removes_what_was_left() {
         format!("POSIX shm object: {name}, 36 bytes: removed\n")
     );
     assert!(!testkit::shm_exists(&name));
+}
+
+/// Where Linux keeps the object `/NAME`: `/dev/shm/NAME`.
+fn shm_path(name: &str) -> PathBuf {
+    PathBuf::from("/dev/shm").join(name.trim_start_matches('/'))
+}
+
+/// Runs `program args...` with an empty stdin and fails the test if it has not ended within
+/// five seconds (it is then killed): a FIFO under the name must not block it.
+fn run_bounded(program: &str, args: &[&OsStr]) -> Output {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("{program} still running after 5 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `sh -c SCRIPT sh WRITER READER` (the programs are `$1` and `$2`) in a new user and mount namespace (`unshare -rm`)
+/// whose `/dev/shm` is a 64 KiB tmpfs filled to the last byte by a file `fill`. `None`, with
+/// `SKIPPED` on stderr, where user namespaces are not available.
+fn in_full_dev_shm(script: &str) -> Option<Output> {
+    let probe = Command::new("unshare").args(["-rm", "true"]).output();
+    if !probe.is_ok_and(|out| out.status.success()) {
+        eprintln!("SKIPPED: unshare -rm failed (no user namespaces): full /dev/shm not checked");
+        return None;
+    }
+    let setup = "umask 022; mount -t tmpfs -o size=64k tmpfs /dev/shm && \
+                 head -c 65536 /dev/zero > /dev/shm/fill || exit 99";
+    let out = Command::new("unshare")
+        .args([
+            "-rm",
+            "sh",
+            "-c",
+            &format!("{setup}\n{script}"),
+            "sh",
+            WRITER,
+            READER,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(99), "setup failed: {out:?}");
+    Some(out)
+}
+
+/// A full /dev/shm: ftruncate succeeds there (it reserves nothing), and the notes' first
+/// store into the mapping dies of SIGBUS. The writer reserves the page first and reports
+/// ENOSPC, unlinking what it created; the reader refuses an object with a hole, whose read
+/// would fault the same way.
+#[test]
+fn a_full_dev_shm_is_an_error_not_sigbus() {
+    let script = r#"
+echo '$ posix_shm_write --name /x; ls /dev/shm'
+"$1" --name /x 2>&1; echo "? $?"; ls /dev/shm
+echo '# an object of the right size with no page behind it (truncate -s 36)'
+truncate -s 36 /dev/shm/hole
+echo '$ posix_shm_read --name /hole; ls /dev/shm'
+"$2" --name /hole 2>&1; echo "? $?"; ls /dev/shm
+"#;
+    let Some(out) = in_full_dev_shm(script) else {
+        return;
+    };
+    let d = dir();
+    let mut t = Transcript::new(d.path());
+    t.comment("in unshare -rm: /dev/shm is a 64 KiB tmpfs, full");
+    t.output(&out);
+    t.assert_eq(file!["transcripts/full.txt"]);
+}
+
+/// `ulimit -f 0`: SIGXFSZ would kill the writer at ftruncate; it is ignored, so the call
+/// fails with EFBIG and the writer says so and unlinks its object.
+#[test]
+fn a_file_size_limit_is_an_error_not_sigxfsz() {
+    let d = dir();
+    let (mut t, name) = setup(&d);
+    t.redact_literal(WRITER, "posix_shm_write");
+    let script = r#"ulimit -f 0; exec "$0" --name "$1""#;
+    t.run(
+        "sh",
+        &[
+            "-c".as_ref(),
+            script.as_ref(),
+            WRITER.as_ref(),
+            name.as_ref(),
+        ],
+    );
+    t.assert_eq(file!["transcripts/ulimit.txt"]);
+    assert!(
+        !testkit::shm_exists(&name),
+        "the writer must unlink its object"
+    );
+}
+
+/// What another user can plant under the name in /dev/shm: a FIFO (whose open would block
+/// for ever), a directory, a symlink. Each is refused at once, in one line, and left as it is.
+#[test]
+fn a_fifo_directory_or_symlink_under_the_name_is_refused() {
+    let d = dir();
+    let (mut t, name) = setup(&d);
+    let path = shm_path(&name);
+    let c = CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: `c` is a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    t.comment("mkfifo /dev/shm/[NAME without its /]");
+    for program in [READER, WRITER] {
+        let args = named(&name, &[]);
+        t.comment(&format!(
+            "$ {} --name [NAME]",
+            program.rsplit('/').next().unwrap()
+        ));
+        t.output(&run_bounded(program, &args));
+    }
+    assert!(
+        std::fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    std::fs::remove_file(&path).unwrap();
+
+    std::fs::create_dir(&path).unwrap();
+    t.comment("mkdir /dev/shm/[NAME without its /]");
+    t.run(READER, &named(&name, &[]));
+    t.run(WRITER, &named(&name, &[]));
+    assert!(path.is_dir());
+    std::fs::remove_dir(&path).unwrap();
+
+    let target = d.path().join("target");
+    std::fs::write(&target, b"keep").unwrap();
+    std::os::unix::fs::symlink(&target, &path).unwrap();
+    t.comment("ln -s [DIR]/target /dev/shm/[NAME without its /]");
+    t.run(READER, &named(&name, &[]));
+    t.run(WRITER, &named(&name, &[]));
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+    std::fs::remove_file(&path).unwrap();
+    t.assert_eq(file!["transcripts/planted.txt"]);
 }

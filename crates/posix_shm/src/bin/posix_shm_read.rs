@@ -49,7 +49,9 @@ fn run(args: &Args) -> Result<()> {
     let interrupts = Interrupts::block().context("sigprocmask")?;
 
     // fd = shm_open("/xyz", O_RDONLY, 0);
-    // No O_CREAT: open the writer's object, never make an empty one.
+    // No O_CREAT: open the writer's object, never make an empty one. common's shm_open adds
+    // O_NONBLOCK and refuses what is not a regular file: a FIFO planted under the name would
+    // otherwise block this open for ever, with SIGINT blocked.
     let fd = posix::shm_open(name, libc::O_RDONLY, 0).map_err(|e| {
         let missing = e.raw_os_error() == Some(libc::ENOENT);
         let err = Error::new(format!("shm_open {n}"), e);
@@ -72,10 +74,18 @@ fn run(args: &Args) -> Result<()> {
         );
         return Err(Error::msg(format!("shm_open {n}"), why));
     }
+    // Not in the notes: a page of the object that was never written or reserved is a hole,
+    // and on a full /dev/shm even reading a hole through a mapping needs a new page: SIGBUS.
+    // The writer reserves its page (posix_fallocate); an object with a hole is not its work.
+    let allocated = common::file::is_allocated(&file).with_context(|| format!("fstat {n}"))?;
+    if !allocated {
+        let why = "the object has pages that were never written (a hole), not a student record; left alone";
+        return Err(Error::msg(format!("shm_open {n}"), why));
+    }
 
     // p = mmap(NULL, buf.st_size, PROT_READ, MAP_SHARED, fd, 0);
-    // SAFETY: the object is exactly one record (checked above), mapped read-only and only
-    // read. The writer has finished writing before this program is started.
+    // SAFETY: the object is exactly one record with its page allocated (checked above), mapped
+    // read-only and only read. The writer has finished writing before this program is started.
     let p = unsafe {
         Mapping::new(
             Student::SIZE,

@@ -75,6 +75,7 @@ fn run(args: &Args) -> Result<()> {
             // The name is taken: by an earlier writer's record, or by something else. Open it.
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
                 let fd = posix::shm_open(name, libc::O_RDWR, 0)
+                    .or_else(|e| explain_einval(name, e))
                     .with_context(|| format!("shm_open {n}"))?;
                 (fd, None)
             }
@@ -95,8 +96,15 @@ fn run(args: &Args) -> Result<()> {
     }
 
     // ftruncate(fd, sizeof(struct student));
+    // Past `ulimit -f` this fails with EFBIG: common::default_signals ignores SIGXFSZ.
     file.set_len(Student::SIZE as u64)
         .with_context(|| format!("ftruncate {n}"))?;
+
+    // posix_fallocate(fd, 0, sizeof(struct student)); not in the notes.
+    // ftruncate only sets the size: no page is reserved, and on a full /dev/shm the first
+    // store into the mapping would find none and die of SIGBUS. Reserving the page now turns
+    // that into ENOSPC here, and the object this run created is unlinked again.
+    common::file::reserve(file.as_fd(), Student::SIZE).with_context(|| format!("fallocate {n}"))?;
 
     // fstat(fd, &buf); printf("size=%d, mode=%o\n", buf.st_size, buf.st_mode & 0777);
     // The notes print the mode with %d: 420 for 0644. Octal is how modes are read.
@@ -107,7 +115,8 @@ fn run(args: &Args) -> Result<()> {
     // The notes map PROT_WRITE alone; x86 lets such a page be read too, but POSIX does not
     // promise it, and this program reads what it maps (through a Rust reference).
     let len = st.size() as usize;
-    // SAFETY: the object is exactly `len` bytes (set just above), mapped readable and writable.
+    // SAFETY: the object is exactly `len` bytes (set just above), all of them reserved, mapped
+    // readable and writable.
     // The reader opens it only after this program is done writing.
     let mut p = unsafe {
         Mapping::new(
@@ -144,4 +153,20 @@ fn run(args: &Args) -> Result<()> {
     }
     // A signal that came while this program worked ends it now, with everything in order.
     interrupts.check()
+}
+
+/// glibc's `shm_open` turns `EISDIR` into `EINVAL` ("Invalid argument"), which blames the
+/// name. When the name is valid (clap checked it) and a directory holds it, a read-only open
+/// gets as far as the `fstat` that says so: `not a regular file (a directory)`.
+fn explain_einval(
+    name: &std::ffi::CStr,
+    e: std::io::Error,
+) -> std::io::Result<std::os::fd::OwnedFd> {
+    if e.raw_os_error() != Some(libc::EINVAL) {
+        return Err(e);
+    }
+    match posix::shm_open(name, libc::O_RDONLY, 0) {
+        Err(better) => Err(better),
+        Ok(_) => Err(e),
+    }
 }
