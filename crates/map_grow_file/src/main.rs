@@ -155,9 +155,15 @@ fn classic(path: Option<&Path>) -> Result<()> {
 
 /// One access at `offset` of the mapping, in a child process.
 fn probe_at(ptr: &MmapRaw, offset: usize, write: Option<u8>) -> Result<Outcome> {
+    if offset >= ptr.len() {
+        return Err(Error::msg(
+            format!("probe ptr[{offset}]"),
+            "past the mapping",
+        ));
+    }
     let addr = ptr.as_mut_ptr().wrapping_add(offset);
-    // SAFETY: this program starts no threads, and `offset` is inside the mapping, which this
-    // program made: the access can fault (SIGBUS) but touches nothing else.
+    // SAFETY: this program starts no threads, and `offset` is inside the mapping (checked
+    // above), which this program made: the access can fault (SIGBUS) but touches nothing else.
     unsafe { probe(addr, write) }.with_context(|| format!("probe ptr[{offset}]"))
 }
 
@@ -191,7 +197,8 @@ fn append(path: &Path, records: usize) -> Result<()> {
 
         let start = ptr.as_mut_ptr().wrapping_add(n * RECORD);
         // SAFETY: n < records <= RECORDS, so the record's bytes lie in the mapping (REGION
-        // bytes) and, since the ftruncate, in the file, with blocks reserved; the follower reads a record only after this line announces it.
+        // bytes) and, since the ftruncate, in the file, with blocks reserved; the follower
+        // reads a record only after this line announces it.
         let record = unsafe { std::slice::from_raw_parts_mut(start, RECORD) };
         set_field_str(record, format!("record {}", n + 1).as_bytes());
 
