@@ -603,7 +603,7 @@ killed_then_cleaned() {
     after=$(snapshot)
     # Only what is new counts: another run on this machine may remove its own things meanwhile.
     local new
-    new=$(comm -13 <(echo "$before") <(echo "$after") | tr '\n' ' ')
+    new=$(comm -13 <(grep . <<<"$before") <(grep . <<<"$after") | tr '\n' ' ')
     if [[ -z $new ]]; then
         pass "$label (at $at of $ms ms)"
     else
@@ -716,7 +716,7 @@ main() {
     class9
 
     local new
-    new=$(comm -13 <(echo "$shm_before") <(shm_entries))$(comm -13 <(echo "$sysv_before") <(sysv_keys))
+    new=$(comm -13 <(grep . <<<"$shm_before") <(shm_entries))$(comm -13 <(grep . <<<"$sysv_before") <(sysv_keys))
     [[ -z $new ]] || fail "nothing left behind" "$new"
     local left
     left=$(find "$tmp" -mindepth 1 -maxdepth 1 ! -name .lock ! -name 'victim' ! -name 'fifo' ! -name full ! -name never)
