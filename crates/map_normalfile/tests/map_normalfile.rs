@@ -2,8 +2,12 @@
 //! `tests/transcripts/`, which `docs/src/map_normalfile.md` includes.
 //! `SNAPSHOTS=overwrite cargo test -p map_normalfile` rewrites them from the real output.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
 use std::ffi::OsStr;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::process::{Command, Output, Stdio};
 
 use common::testkit::{self, Transcript};
 use snapbox::file;
@@ -121,6 +125,12 @@ fn bad_input_is_one_line_and_exit_status() {
     t.run(WRITER, &[&p("no/such/dir/test_shm")]);
     t.run(WRITER, &[d.as_os_str()]);
     t.run(WRITER, &[&p("link")]);
+    t.run(WRITER, &["--hold".as_ref(), "0".as_ref(), &p("fifo")]);
+    t.run(
+        WRITER,
+        &["--hold".as_ref(), "0".as_ref(), "/dev/null".as_ref()],
+    );
+    t.run(READER, &["/dev/null".as_ref()]);
     t.run(
         WRITER,
         &["--records".as_ref(), "many".as_ref(), &p("test_shm")],
@@ -285,4 +295,94 @@ fn sigint_and_sigterm_while_holding_leave_the_file_and_nothing_else() {
         assert_eq!(left, vec![std::ffi::OsString::from("test_shm")]);
         assert_eq!(std::fs::metadata(&file).unwrap().len(), 40);
     }
+}
+
+/// Runs `sh -c SCRIPT sh WRITER READER DIR` (`$1`, `$2`, `$3`) in a new user and mount
+/// namespace (`unshare -rm`) where DIR is a 64 KiB tmpfs filled to the last byte by a file
+/// `fill`. `None`, with `SKIPPED` on stderr, where user namespaces are not available.
+fn in_full_tmpfs(dir: &Path, script: &str) -> Option<Output> {
+    let probe = Command::new("unshare").args(["-rm", "true"]).output();
+    if !probe.is_ok_and(|out| out.status.success()) {
+        eprintln!("SKIPPED: unshare -rm failed (no user namespaces): full tmpfs not checked");
+        return None;
+    }
+    let setup = r#"umask 022; mount -t tmpfs -o size=64k tmpfs "$3" && cd "$3" &&
+head -c 65536 /dev/zero > fill || exit 99"#;
+    let out = Command::new("unshare")
+        .args([
+            "-rm",
+            "sh",
+            "-c",
+            &format!("{setup}\n{script}"),
+            "sh",
+            WRITER,
+            READER,
+        ])
+        .arg(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(99), "setup failed: {out:?}");
+    Some(out)
+}
+
+/// A full tmpfs: the writer fails at its write (or its fallocate) with ENOSPC, never by
+/// SIGBUS at a store; the reader refuses a file with a hole, whose read would fault there.
+#[test]
+fn a_full_tmpfs_is_an_error_not_sigbus() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let script = r#"
+echo '$ map_normalfile1 --hold 0 test_shm'
+"$1" --hold 0 test_shm 2>&1; echo "? $?"
+echo '# a 40-byte file with no block behind it (truncate -s 40)'
+truncate -s 40 hole
+echo '$ map_normalfile2 hole'
+"$2" hole 2>&1; echo "? $?"
+"#;
+    let Some(out) = in_full_tmpfs(dir.path(), script) else {
+        return;
+    };
+    let mut t = Transcript::new(dir.path());
+    t.comment("in unshare -rm: the current directory is a 64 KiB tmpfs, full");
+    t.output(&out);
+    t.assert_eq(file!["transcripts/full.txt"]);
+}
+
+/// `ulimit -f 0`: the writer's one-byte write past offset 0 fails with EFBIG ("File too
+/// large"), reported in one line; SIGXFSZ is ignored, so it does not kill the writer.
+#[test]
+fn a_file_size_limit_is_an_error_not_sigxfsz() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let mut t = Transcript::new(dir.path());
+    t.redact_literal(WRITER, "map_normalfile1");
+    let file = dir.path().join("test_shm");
+    let script = r#"ulimit -f 0; exec "$0" --hold 0 "$1""#;
+    t.run(
+        "sh",
+        &[
+            "-c".as_ref(),
+            script.as_ref(),
+            WRITER.as_ref(),
+            file.as_ref(),
+        ],
+    );
+    t.assert_eq(file!["transcripts/ulimit.txt"]);
+}
+
+/// A file of the same name that another user owns is neither truncated nor written. Only
+/// root can make such a file here; as another user this test says it was skipped.
+#[test]
+fn another_users_file_is_not_truncated() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let file = dir.path().join("test_shm");
+    std::fs::write(&file, b"theirs").unwrap();
+    if std::os::unix::fs::chown(&file, Some(65534), Some(65534)).is_err() {
+        eprintln!("SKIPPED: not root, cannot make a file another user owns");
+        return;
+    }
+    let mut t = Transcript::new(dir.path());
+    t.run(WRITER, &["--hold".as_ref(), "0".as_ref(), file.as_ref()]);
+    t.assert_eq(file!["transcripts/other_user.txt"]);
+    assert_eq!(std::fs::read(&file).unwrap(), b"theirs");
+    assert_eq!(std::fs::metadata(&file).unwrap().uid(), 65534);
 }

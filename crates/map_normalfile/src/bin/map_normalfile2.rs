@@ -20,8 +20,6 @@
 //!
 //! Exit status: 0 done, 1 a call failed or the file is not one the writer made, 2 bad arguments.
 
-use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -58,19 +56,13 @@ fn run(args: &Args) -> Result<()> {
     // fd = open(argv[1], O_RDONLY);
     // The notes open with O_CREAT | O_RDWR, 0777: a missing file is created empty, and reading
     // its mapping then dies of SIGBUS. The reader only reads, so it opens read-only and never
-    // creates. O_NONBLOCK only matters for a FIFO, whose open would wait for a writer.
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&args.file)
-        .with_context(|| format!("open {path}"))?;
+    // creates. common::file::open_regular adds O_NONBLOCK, so a FIFO under the name does not
+    // wait for a writer, and then refuses anything that is not a regular file.
+    let file = common::file::open_regular(&args.file, false)?;
 
     // fstat(fd, &st); not in the notes. Mapping past the last page of a file is legal, but
     // touching that memory raises SIGBUS; check the size first and say what is wrong instead.
     let st = file.metadata().with_context(|| format!("fstat {path}"))?;
-    if !st.is_file() {
-        return Err(Error::msg(path.to_string(), "not a regular file"));
-    }
     let file_len = usize::try_from(st.len()).unwrap_or(usize::MAX);
     let want = FILE_RECORDS * People::SIZE;
     if file_len < want {
@@ -92,6 +84,18 @@ fn run(args: &Args) -> Result<()> {
         ));
     }
 
+    // fstatfs(fd, &sfs); not in the notes. On tmpfs even a read of a page with no block
+    // behind it (a hole, as `truncate -s 40` makes) needs a new page, and on a full tmpfs it
+    // raises SIGBUS. map_normalfile1 reserves its blocks; a file with a hole is not its work.
+    // (On a disk filesystem a hole reads as zeros without taking space.)
+    let allocated = common::file::is_allocated(&file).with_context(|| format!("fstat {path}"))?;
+    if !allocated && on_tmpfs(&file).with_context(|| format!("fstatfs {path}"))? {
+        return Err(Error::msg(
+            path.to_string(),
+            "file has a hole (bytes never written) on tmpfs, where reading it could fault; map_normalfile1 writes no holes",
+        ));
+    }
+
     // p_map = mmap(NULL, sizeof(people) * 10, PROT_READ, MAP_SHARED, fd, 0);
     // PROT_READ: the notes map it writable, but this program never writes.
     let len = args.records * People::SIZE;
@@ -110,4 +114,18 @@ fn run(args: &Args) -> Result<()> {
     // munmap(p_map, sizeof(people) * 10);
     drop(map);
     Ok(())
+}
+
+/// `fstatfs(fd)`: whether the file lives on a tmpfs (`/dev/shm`, often `/tmp`).
+fn on_tmpfs(file: &std::fs::File) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let mut sfs = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: `sfs` is a writable statfs-sized buffer; a bad descriptor is reported as EBADF.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), sfs.as_mut_ptr()) } == -1 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fstatfs succeeded, so it filled `sfs`.
+    let sfs = unsafe { sfs.assume_init() };
+    #[allow(clippy::unnecessary_cast)] // f_type is i64 here, u32 or i32 on other targets
+    Ok(sfs.f_type as i64 == libc::TMPFS_MAGIC as i64)
 }
