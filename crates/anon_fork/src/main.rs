@@ -30,7 +30,6 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, PipeReader, PipeWriter, Read, Write};
 use std::os::fd::AsFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -83,9 +82,10 @@ fn run(args: &Args) -> Result<()> {
     };
 
     // p_map = mmap(NULL, sizeof(people) * 10, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    // SAFETY: `len` bytes of zeroed memory (anonymous, /dev/zero, or a file sized to `len`), so
-    // every byte is readable and writable. Parent and child take turns, handing the records
-    // over with the pipe and waitpid, and each takes a new view after every handover.
+    // SAFETY: `len` bytes of zeroed memory (anonymous, /dev/zero, or a file sized to `len`
+    // with its blocks reserved), so every byte is readable and writable. Parent and child take
+    // turns, handing the records over with the pipe and waitpid, and each takes a new view
+    // after every handover.
     let map = unsafe {
         Mapping::new(
             len,
@@ -190,18 +190,20 @@ fn open_backing(args: &Args, len: usize) -> Result<Option<File>> {
     let Some(path) = &args.file else {
         return Ok(None);
     };
-    // fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644); ftruncate(fd, len);
-    // The whole mapping lies inside the file, so no page of it can raise SIGBUS.
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW) // do not follow a symlink planted in a shared directory
-        .open(path)
-        .with_context(|| format!("open {}", path.display()))?;
+    // fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+    // common::file::create is that open made safe for a shared directory: no symlink planted
+    // under the name is followed, no other user's file is truncated, and a FIFO, a device or
+    // a directory is refused before a byte is written.
+    let file = common::file::create(path, 0o644)?;
+    // ftruncate(fd, len);
+    // The whole mapping lies inside the file, so no page of it lies past its end. Past
+    // `ulimit -f` this fails with EFBIG: common::default_signals ignores SIGXFSZ.
     file.set_len(len as u64)
         .with_context(|| format!("ftruncate {}", path.display()))?;
+    // posix_fallocate(fd, 0, len); not in the notes.
+    // ftruncate reserves no block: on a full filesystem the parent's first store into the
+    // mapping would find none and die of SIGBUS. Reserving them now reports ENOSPC instead.
+    common::file::reserve(file.as_fd(), len)
+        .with_context(|| format!("fallocate {}", path.display()))?;
     Ok(Some(file))
 }

@@ -2,7 +2,12 @@
 //! `tests/transcripts/`, which `docs/src/anon_fork.md` includes.
 //! `SNAPSHOTS=overwrite cargo test -p anon_fork` rewrites them from the real output.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
 use std::ffi::OsStr;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 
 use common::testkit::{self, Transcript};
 use snapbox::file;
@@ -87,11 +92,17 @@ fn bad_input_is_one_line_and_exit_status() {
     let d = dir.path();
     std::fs::write(d.join("victim"), b"precious").unwrap();
     std::os::unix::fs::symlink(d.join("victim"), d.join("link")).unwrap();
+    let fifo =
+        std::ffi::CString::new(d.join("fifo").into_os_string().into_encoded_bytes()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
     let p = |name: &str| d.join(name).into_os_string();
     let mut t = Transcript::new(d);
     t.run(ANON_FORK, &["--file".as_ref(), &p("no/such/dir/demo1")]);
     t.run(ANON_FORK, &["--file".as_ref(), d.as_os_str()]);
     t.run(ANON_FORK, &["--file".as_ref(), &p("link")]);
+    t.run(ANON_FORK, &["--file".as_ref(), &p("fifo")]);
+    t.run(ANON_FORK, &["--file".as_ref(), "/dev/null".as_ref()]);
     t.run(
         ANON_FORK,
         &["--file".as_ref(), &p("x"), "--dev-zero".as_ref()],
@@ -116,4 +127,89 @@ fn a_closed_stdout_ends_it_without_a_panic() {
         String::from_utf8_lossy(&out.stderr),
         "anon_fork: child: signal: 13 (SIGPIPE)\n"
     );
+}
+
+/// Runs `sh -c SCRIPT sh ANON_FORK DIR` (`$1`, `$2`) in a new user and mount namespace
+/// (`unshare -rm`) where DIR is a 64 KiB tmpfs filled to the last byte by a file `fill`.
+/// `None`, with `SKIPPED` on stderr, where user namespaces are not available.
+fn in_full_tmpfs(dir: &Path, script: &str) -> Option<Output> {
+    let probe = Command::new("unshare").args(["-rm", "true"]).output();
+    if !probe.is_ok_and(|out| out.status.success()) {
+        eprintln!("SKIPPED: unshare -rm failed (no user namespaces): full tmpfs not checked");
+        return None;
+    }
+    let setup = r#"umask 022; mount -t tmpfs -o size=64k tmpfs "$2" && cd "$2" &&
+head -c 65536 /dev/zero > fill || exit 99"#;
+    let out = Command::new("unshare")
+        .args([
+            "-rm",
+            "sh",
+            "-c",
+            &format!("{setup}\n{script}"),
+            "sh",
+            ANON_FORK,
+        ])
+        .arg(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(99), "setup failed: {out:?}");
+    Some(out)
+}
+
+/// A full tmpfs: ftruncate succeeds (it reserves nothing) and the parent's first store into
+/// the mapping would die of SIGBUS; anon_fork reserves the blocks first and reports ENOSPC.
+#[test]
+fn a_full_tmpfs_is_an_error_not_sigbus() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let script = r#"
+echo '$ anon_fork --file demo'
+"$1" --file demo 2>&1; echo "? $?"
+"#;
+    let Some(out) = in_full_tmpfs(dir.path(), script) else {
+        return;
+    };
+    let mut t = Transcript::new(dir.path());
+    t.comment("in unshare -rm: the current directory is a 64 KiB tmpfs, full");
+    t.output(&out);
+    t.assert_eq(file!["transcripts/full.txt"]);
+}
+
+/// `ulimit -f 0`: ftruncate fails with EFBIG ("File too large"), reported in one line;
+/// SIGXFSZ is ignored, so it does not kill the program.
+#[test]
+fn a_file_size_limit_is_an_error_not_sigxfsz() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let mut t = Transcript::new(dir.path());
+    t.redact_literal(ANON_FORK, "anon_fork");
+    let file = dir.path().join("demo");
+    let script = r#"ulimit -f 0; exec "$0" --file "$1""#;
+    t.run(
+        "sh",
+        &[
+            "-c".as_ref(),
+            script.as_ref(),
+            ANON_FORK.as_ref(),
+            file.as_ref(),
+        ],
+    );
+    t.assert_eq(file!["transcripts/ulimit.txt"]);
+}
+
+/// A file of the same name that another user owns is neither truncated nor written. Only
+/// root can make such a file here; as another user this test says it was skipped.
+#[test]
+fn another_users_file_is_not_truncated() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let file = dir.path().join("demo");
+    std::fs::write(&file, b"theirs").unwrap();
+    if std::os::unix::fs::chown(&file, Some(65534), Some(65534)).is_err() {
+        eprintln!("SKIPPED: not root, cannot make a file another user owns");
+        return;
+    }
+    let mut t = Transcript::new(dir.path());
+    t.run(ANON_FORK, &["--file".as_ref(), file.as_ref()]);
+    t.assert_eq(file!["transcripts/other_user.txt"]);
+    assert_eq!(std::fs::read(&file).unwrap(), b"theirs");
+    assert_eq!(std::fs::metadata(&file).unwrap().uid(), 65534);
 }
