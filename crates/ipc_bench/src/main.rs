@@ -18,7 +18,9 @@
 //! $ ipc_bench --json           # the same figures for machines
 //! ```
 //!
-//! Exit status: 0 done, 1 a transport failed or delivered wrong bytes, 2 bad arguments.
+//! Exit status: 0 done, 1 a transport failed or delivered wrong bytes, a child died, no space
+//! for a region, or `--svg` names something other than a file of yours (one line on stderr),
+//! 2 bad arguments. Ctrl-C ends it within a second, its child reaped, by the signal itself.
 
 use std::fs::OpenOptions;
 use std::io::Write;
