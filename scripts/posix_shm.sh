@@ -4,19 +4,54 @@
 #
 # Shows the object in /dev/shm (where Linux keeps POSIX shm objects) before, between and after
 # the writer and the reader; then the notes' version, which unlinks at once; then shm_unlink
-# on an object that is still mapped. Uses a name of its own (/shm-by-example.PID), never the
-# notes' /xyz, and removes the object on every way out.
+# on an object that is still mapped. Uses names of its own (/shm-by-example.RANDOM), never the
+# notes' /xyz, and removes the object it created on every way out.
 #
 # Usage: scripts/posix_shm.sh        (or: make run-posix-shm)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-name=/shm-by-example.$$
-file=/dev/shm/${name#/}
+name=      # the object's name: /shm-by-example.RANDOM (new_name)
+file=      # ... where Linux keeps it: /dev/shm/shm-by-example.RANDOM
+ours=      # the file of the object this script created last, removed on every way out
+
+# new_name: draw a name for the next object: 64 random bits, never the pid alone (two runs in
+# separate PID namespaces that share /dev/shm often have the same pid), free when drawn.
+new_name() {
+    name=/shm-by-example.$(random_hex)
+    file=/dev/shm/${name#/}
+    if [[ -e $file ]]; then
+        new_name
+    fi
+}
 
 script_cleanup() {
-    rm -f -- "$file"
+    if [[ -n $ours ]]; then
+        rm -f -- "$ours"
+    fi
+}
+
+# write_new ARGS...: run posix_shm_write --name NAME --new ARGS. --new makes a name another
+# run took in the meantime an error (O_EXCL: "File exists") instead of a shared object: then
+# draw a new name and try again, a few times.
+write_new() {
+    local try out status
+    for try in 1 2 3 4 5; do
+        status=0
+        out=$("$bin_dir/posix_shm_write" --name "$name" --new "$@" 2>&1) || status=$?
+        if [[ $status -ne 0 && $out == *": File exists" ]]; then
+            note "$name is taken (try $try); drawing another name"
+            new_name
+            continue
+        fi
+        show posix_shm_write --name "$name" --new "$@"
+        printf '%s\n' "$out"
+        [[ $status -eq 0 ]] || exit "$status"
+        ours=$file
+        return 0
+    done
+    die "5 random names in a row were taken: run make clean-ipc"
 }
 
 # object: `ls -l` of the object's file in /dev/shm, or that there is none.
@@ -32,21 +67,25 @@ object() {
 main() {
     need posix_shm_write posix_shm_read
 
+    new_name
     say "The writer creates $name; it outlives the writer; the reader prints it and unlinks it"
     object
-    run posix_shm_write --name "$name"
+    write_new
     note "the writer has exited; the object stays, a 36-byte file on tmpfs, mode 0600"
     object
     run posix_shm_read --name "$name"
     object
 
     say "The notes' version unlinks the object before exiting (--unlink): no reader can open it"
-    run posix_shm_write --name "$name" --unlink
+    write_new --unlink
     object
 
     say "shm_unlink on an object that is still mapped"
-    start_bg posix_shm_write --name "$name" --wait-stdin
+    new_name
+    note "a new name, $name: with --new the writer fails rather than share one another run took"
+    start_bg posix_shm_write --name "$name" --new --wait-stdin
     bg_expect "size=36, mode=0600"
+    ours=$file
     bg_expect "written; mapped until a line arrives on stdin"
     object
     run posix_shm_read --name "$name"

@@ -23,6 +23,9 @@
 //! SIGHUP while it waits unmap it, unlink it if this run created it, and end the program by
 //! that signal.
 //!
+//! `--new` makes a taken name an error (`shm_open NAME: File exists`) instead of writing into what is there:
+//! the project's scripts draw a random name and draw again on that error.
+//!
 //! Exit status: 0 done, 1 a call failed (the message names it), 2 bad arguments.
 
 use std::fs::File;
@@ -49,6 +52,11 @@ struct Args {
     /// Keep the object mapped until a line (or end of file) arrives on stdin
     #[arg(long)]
     wait_stdin: bool,
+
+    /// Fail with "File exists" if the name is taken, instead of writing into the object found
+    /// there (for scripts: another run that drew the same name must not be shared by chance)
+    #[arg(long)]
+    new: bool,
 }
 
 fn main() {
@@ -73,7 +81,8 @@ fn run(args: &Args) -> Result<()> {
         match posix::shm_open(name, libc::O_CREAT | libc::O_EXCL | libc::O_RDWR, 0o600) {
             Ok(fd) => (fd, Some(posix::Created::new(name))),
             // The name is taken: by an earlier writer's record, or by something else. Open it.
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+            // (With --new a taken name is an error, reported below.)
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) && !args.new => {
                 let fd = posix::shm_open(name, libc::O_RDWR, 0)
                     .or_else(|e| explain_einval(name, e))
                     .with_context(|| format!("shm_open {n}"))?;

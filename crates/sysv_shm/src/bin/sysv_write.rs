@@ -21,6 +21,9 @@
 //! process can watch `shm_nattch`; SIGINT, SIGTERM or SIGHUP while it waits detach it, remove
 //! it if this run created it, and end the program by that signal.
 //!
+//! `--new` makes a taken key an error (`shmget KEY: File exists`) instead of writing into what is there:
+//! the project's scripts draw a random key and draw again on that error.
+//!
 //! Exit status: 0 done, 1 a call failed (the message names it), 2 bad arguments.
 
 use clap::Parser;
@@ -38,6 +41,11 @@ struct Args {
     /// Keep the segment attached until a line (or end of file) arrives on stdin
     #[arg(long)]
     wait_stdin: bool,
+
+    /// Fail with "File exists" if the key is taken, instead of writing into the segment found
+    /// there (for scripts: another run that drew the same key must not be shared by chance)
+    #[arg(long)]
+    new: bool,
 }
 
 fn main() {
@@ -63,7 +71,8 @@ fn run(args: &Args) -> Result<()> {
         match sysv::shmget(key, People::SIZE, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) {
             Ok(shmid) => (shmid, Some(sysv::Created::new(shmid))),
             // The key is taken: by an earlier writer's record, or by something else. Open it.
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+            // (With --new a taken key is an error, reported below.)
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) && !args.new => {
                 let shmid = sysv::shmget(key, 0, 0).with_context(|| format!("shmget {k}"))?;
                 (shmid, None)
             }
