@@ -359,3 +359,21 @@ fn a_fifo_directory_or_symlink_under_the_name_is_refused() {
     std::fs::remove_file(&path).unwrap();
     t.assert_eq(file!["transcripts/planted.txt"]);
 }
+
+/// `--new`, what the scripts use: a taken name is an error ("File exists"), and the object
+/// found there, though it is a student record, is neither written nor unlinked.
+#[test]
+fn new_refuses_a_taken_name_and_leaves_its_object() {
+    let d = dir();
+    let (mut t, name) = setup(&d);
+    t.run(WRITER, &named(&name, &["--new"]));
+    t.comment("another run draws the same name");
+    t.run(WRITER, &named(&name, &["--new"]));
+    assert!(
+        testkit::shm_exists(&name),
+        "the first run's object must stay"
+    );
+    t.run(READER, &named(&name, &[]));
+    t.assert_eq(file!["transcripts/new.txt"]);
+    assert!(!testkit::shm_exists(&name));
+}

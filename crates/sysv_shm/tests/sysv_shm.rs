@@ -236,3 +236,23 @@ fn after_sigkill_clean_ipc_removes_what_was_left() {
     assert!(out.ends_with(", 8 bytes: removed\n"), "{out}");
     assert!(!testkit::segment_exists(key));
 }
+
+/// `--new`, what the scripts use: a taken key is an error ("File exists"), and the segment
+/// found there, though it is a people record, is neither written nor removed.
+#[test]
+fn new_refuses_a_taken_key_and_leaves_its_segment() {
+    let key = testkit::unique_key();
+    let k = key_hex(key);
+    let d = dir();
+    let mut t = transcript(&d, key);
+    t.run(WRITER, &["--key".as_ref(), k.as_ref(), "--new".as_ref()]);
+    t.comment("another run draws the same key");
+    t.run(WRITER, &["--key".as_ref(), k.as_ref(), "--new".as_ref()]);
+    assert!(
+        testkit::segment_exists(key),
+        "the first run's segment must stay"
+    );
+    t.run(READER, &["--key".as_ref(), k.as_ref()]);
+    t.assert_eq(file!["transcripts/new.txt"]);
+    assert!(!testkit::segment_exists(key));
+}
