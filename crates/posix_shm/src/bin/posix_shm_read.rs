@@ -79,7 +79,8 @@ fn run(args: &Args) -> Result<()> {
     // The writer reserves its page (posix_fallocate); an object with a hole is not its work.
     let allocated = common::file::is_allocated(&file).with_context(|| format!("fstat {n}"))?;
     if !allocated {
-        let why = "the object has pages that were never written (a hole), not a student record; left alone";
+        let why = "the object has a page that was never written (a hole), \
+                   not a student record; left alone";
         return Err(Error::msg(format!("shm_open {n}"), why));
     }
 

@@ -23,8 +23,8 @@
 //! SIGHUP while it waits unmap it, unlink it if this run created it, and end the program by
 //! that signal.
 //!
-//! `--new` makes a taken name an error (`shm_open NAME: File exists`) instead of writing into what is there:
-//! the project's scripts draw a random name and draw again on that error.
+//! `--new` makes a taken name an error (`shm_open NAME: File exists`) instead of writing
+//! into what is there: the project's scripts draw a random name and draw again on that error.
 //!
 //! Exit status: 0 done, 1 a call failed (the message names it), 2 bad arguments.
 

@@ -21,8 +21,8 @@
 //! process can watch `shm_nattch`; SIGINT, SIGTERM or SIGHUP while it waits detach it, remove
 //! it if this run created it, and end the program by that signal.
 //!
-//! `--new` makes a taken key an error (`shmget KEY: File exists`) instead of writing into what is there:
-//! the project's scripts draw a random key and draw again on that error.
+//! `--new` makes a taken key an error (`shmget KEY: File exists`) instead of writing into
+//! what is there: the project's scripts draw a random key and draw again on that error.
 //!
 //! Exit status: 0 done, 1 a call failed (the message names it), 2 bad arguments.
 
