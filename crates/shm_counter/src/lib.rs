@@ -1,5 +1,6 @@
-//! The shared counter of `shm_counter`: where it lives in the shared region, and the four
-//! ways of incrementing it from two processes. See `docs/src/shm_counter.md`.
+//! The shared counter of `shm_counter`: where it lives in the shared region, the four ways of
+//! incrementing it from two processes, and the checks that keep a process from trusting a
+//! region someone else may have overwritten. See `docs/src/shm_counter.md`.
 //!
 //! The region is one page:
 //!
@@ -7,19 +8,25 @@
 //! offset 0     the lock: a raw_sync mutex, or a robust pthread_mutex_t   (128 bytes kept)
 //! offset 128   the counter, a u64
 //! offset 136   --loops of the first process, for the second to use       (--role mode)
-//! offset 144   --sync of the first process, for the second to use        (--role mode)
-//! offset 148   pid of the first process, pid of the second               (--role mode)
-//! offset 156   "SHMC", written last: the region is laid out
-//! offset 256   raw_sync event: the second process has attached           (--role mode)
-//! offset 512   raw_sync event: the second process has finished           (--role mode)
+//! offset 144   "SHMC", written last: the region is laid out
+//! offset 148   the layout's version (2)
+//! offset 152   the region's size (4096)
+//! offset 156   --sync of the first process (its code)
+//! offset 160   state: 1 waiting for a second, 2 a second attached, 3 the second finished
 //! ```
+//!
+//! Every wait (for the lock, for the other process) is a loop of short timed waits: between
+//! two, the process looks for Ctrl-C, checks the header again, and asks whether the other
+//! process is still there.
 
+use std::io;
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
+use common::{Error, Interrupts, Result};
 use raw_sync::Timeout;
-use raw_sync::events::{Event, EventImpl, EventInit, EventState};
 use raw_sync::locks::{LockImpl, LockInit, Mutex};
 
 /// Bytes in the shared region.
@@ -27,12 +34,23 @@ pub const REGION: usize = 4096;
 const LOCK: usize = 0;
 const COUNTER: usize = 128;
 const LOOPS: usize = 136;
-const SYNC: usize = 144;
-const PIDS: usize = 148;
-const MAGIC: usize = 156;
+const MAGIC: usize = 144;
+const VERSION: usize = 148;
+const SIZE: usize = 152;
+const SYNC: usize = 156;
+const STATE: usize = 160;
 const MAGIC_VALUE: u32 = u32::from_be_bytes(*b"SHMC");
-const ATTACHED: usize = 256;
-const FINISHED: usize = 512;
+const VERSION_VALUE: u32 = 2;
+
+/// `STATE`: the first waits for a second.
+const WAITING: u32 = 1;
+/// `STATE`: a second has attached (only one may: compare-and-swap from WAITING).
+const ATTACHED: u32 = 2;
+/// `STATE`: the second has made all its increments.
+const FINISHED: u32 = 3;
+
+/// How long one timed wait lasts before the loop looks at Ctrl-C, the header and the partner.
+const SLICE: Duration = Duration::from_millis(100);
 
 const _: () = assert!(size_of::<libc::pthread_mutex_t>() <= COUNTER - LOCK);
 
@@ -71,11 +89,81 @@ impl Sync {
     }
 }
 
-/// Whether the other process is still there, so that waiting for a lock it holds, or for an
-/// event it would set, never goes on forever.
+/// Whether the other process is still there, so that waiting for a lock it holds, or for a
+/// state it would set, never goes on forever.
 pub trait Peer {
     /// `false` once the other process has ended.
-    fn alive(&mut self) -> std::io::Result<bool>;
+    fn alive(&mut self) -> io::Result<bool>;
+}
+
+/// While the first waits for a second, there is no one to ask: it may not exist yet.
+#[derive(Debug)]
+pub struct Anyone;
+
+impl Peer for Anyone {
+    fn alive(&mut self) -> io::Result<bool> {
+        Ok(true)
+    }
+}
+
+/// The other process of `--role` mode, seen through an open file description lock (OFD lock,
+/// `fcntl(F_OFD_SETLK)`) it holds on one byte of the object: the kernel drops the lock when
+/// the process ends, however it ends. Unlike a pid, it means the same in every PID namespace
+/// that shares the object.
+#[derive(Debug)]
+pub struct Holder<'a> {
+    fd: BorrowedFd<'a>,
+    byte: i64,
+}
+
+/// Byte of the object whose OFD lock the first process holds.
+pub const FIRST_BYTE: i64 = 0;
+/// Byte of the object whose OFD lock the second process holds.
+pub const SECOND_BYTE: i64 = 1;
+
+impl<'a> Holder<'a> {
+    /// The process that holds (or held) the lock on `byte` of `fd`'s object.
+    pub fn new(fd: BorrowedFd<'a>, byte: i64) -> Holder<'a> {
+        Holder { fd, byte }
+    }
+}
+
+impl Peer for Holder<'_> {
+    fn alive(&mut self) -> io::Result<bool> {
+        // fcntl(fd, F_OFD_GETLK, {F_WRLCK, byte}): would a write lock on the byte conflict?
+        let mut fl = flock(libc::F_WRLCK, self.byte);
+        // SAFETY: `fl` is an initialised struct flock the call fills in.
+        if unsafe { libc::fcntl(self.fd.as_raw_fd(), libc::F_OFD_GETLK, &mut fl) } == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(i32::from(fl.l_type) != libc::F_UNLCK)
+    }
+}
+
+/// `fcntl(fd, F_OFD_SETLK, {F_WRLCK, byte})`: this process's mark on the object, held until it
+/// ends. `Ok(false)`: another open file description holds it already.
+pub fn hold(fd: BorrowedFd<'_>, byte: i64) -> io::Result<bool> {
+    let fl = flock(libc::F_WRLCK, byte);
+    // SAFETY: `fl` is an initialised struct flock.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_OFD_SETLK, &fl) } == 0 {
+        return Ok(true);
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EAGAIN | libc::EACCES) => Ok(false),
+        _ => Err(err),
+    }
+}
+
+fn flock(kind: libc::c_int, byte: i64) -> libc::flock {
+    // SAFETY: struct flock is plain data; all zeros is a valid value (l_pid must be 0 for
+    // OFD locks).
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = kind as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = byte;
+    fl.l_len = 1;
+    fl
 }
 
 /// What one increment found.
@@ -92,6 +180,8 @@ pub struct Counter {
     base: *mut u8,
     sync: Sync,
     mutex: Option<Box<dyn LockImpl>>,
+    /// Names the region in errors: `/NAME: not a shm_counter region`.
+    label: String,
 }
 
 impl std::fmt::Debug for Counter {
@@ -104,31 +194,33 @@ impl std::fmt::Debug for Counter {
 }
 
 impl Counter {
-    /// Lays out a fresh region: the counter at 0, the lock initialised for `sync`.
+    /// Lays out a fresh region: the counter at 0, the lock initialised for `sync`, the header.
     ///
     /// # Safety
     ///
     /// `base` is the start of a writable shared region of [`REGION`] bytes, aligned to a page,
     /// that stays mapped while the `Counter` lives, and no other process uses it yet.
-    pub unsafe fn init(base: *mut u8, sync: Sync, loops: u64) -> Result<Counter, String> {
+    pub unsafe fn init(base: *mut u8, sync: Sync, loops: u64, label: &str) -> Result<Counter> {
         let counter = Counter {
             base,
             sync,
             mutex: None,
+            label: label.to_owned(),
         };
         counter.word64(COUNTER).store(0, Ordering::Relaxed);
         counter.word64(LOOPS).store(loops, Ordering::Relaxed);
-        counter.word32(SYNC).store(sync.code(), Ordering::Relaxed);
-        // SAFETY: getpid has no preconditions.
         counter
-            .pid(0)
-            .store(unsafe { libc::getpid() }, Ordering::Relaxed);
+            .word32(VERSION)
+            .store(VERSION_VALUE, Ordering::Relaxed);
+        counter.word32(SIZE).store(REGION as u32, Ordering::Relaxed);
+        counter.word32(SYNC).store(sync.code(), Ordering::Relaxed);
+        counter.word32(STATE).store(WAITING, Ordering::Relaxed);
         let lock = base.wrapping_add(LOCK);
         let mutex = match sync {
             // SAFETY: the lock's bytes are inside the region and unused (the caller's promise).
             Sync::Mutex => Some(
                 unsafe { Mutex::new(lock, base.wrapping_add(COUNTER)) }
-                    .map_err(|e| e.to_string())?
+                    .map_err(|e| Error::msg("pthread_mutex_init", e.to_string()))?
                     .0,
             ),
             Sync::Robust => {
@@ -138,42 +230,53 @@ impl Counter {
             }
             Sync::Atomic | Sync::None => None,
         };
-        counter.make_events(true)?;
         // Last, with Release: a process that sees the magic sees everything above.
         counter.word32(MAGIC).store(MAGIC_VALUE, Ordering::Release);
         Ok(Counter { mutex, ..counter })
     }
 
-    /// The counter of a region another process laid out, with the `--sync` it chose.
+    /// The counter of a region another process laid out, with the `--sync` it chose. The
+    /// header is checked first: magic, version, size, sync code, state.
     ///
     /// # Safety
     ///
-    /// `base` is the start of a shared region of [`REGION`] bytes, mapped while the `Counter`
-    /// lives, that [`Counter::init`] laid out.
-    pub unsafe fn existing(base: *mut u8) -> Result<Counter, String> {
-        let counter = Counter {
+    /// `base` is the start of a shared region of [`REGION`] bytes, aligned to a page, mapped
+    /// while the `Counter` lives.
+    pub unsafe fn existing(base: *mut u8, label: &str) -> Result<Counter> {
+        let mut counter = Counter {
             base,
             sync: Sync::None,
             mutex: None,
+            label: label.to_owned(),
         };
-        if counter.word32(MAGIC).load(Ordering::Acquire) != MAGIC_VALUE {
-            return Err("not a shm_counter object (or not laid out yet)".into());
-        }
         let code = counter.word32(SYNC).load(Ordering::Relaxed);
-        let sync = Sync::from_code(code)
-            .ok_or_else(|| format!("not a shm_counter region (sync code {code})"))?;
-        let mutex = match sync {
-            // SAFETY: the region was laid out by Counter::init, with the mutex at LOCK.
-            Sync::Mutex => Some(
-                unsafe {
-                    Mutex::from_existing(base.wrapping_add(LOCK), base.wrapping_add(COUNTER))
-                }
-                .map_err(|e| e.to_string())?
-                .0,
-            ),
-            _ => None,
-        };
-        Ok(Counter { base, sync, mutex })
+        counter.sync = Sync::from_code(code).ok_or_else(|| counter.garbage())?;
+        counter.validate()?;
+        if counter.sync == Sync::Mutex {
+            // SAFETY: the header says Counter::init put a raw_sync mutex at LOCK.
+            let mutex = unsafe {
+                Mutex::from_existing(base.wrapping_add(LOCK), base.wrapping_add(COUNTER))
+            }
+            .map_err(|_| counter.garbage())?
+            .0;
+            counter.mutex = Some(mutex);
+        }
+        Ok(counter)
+    }
+
+    /// The header still says what `init` wrote: else `NAME: not a shm_counter region`.
+    /// Checked on attach, before every lock, and after every timed wait.
+    pub fn validate(&self) -> Result<()> {
+        let ok = self.word32(MAGIC).load(Ordering::Acquire) == MAGIC_VALUE
+            && self.word32(VERSION).load(Ordering::Relaxed) == VERSION_VALUE
+            && self.word32(SIZE).load(Ordering::Relaxed) == REGION as u32
+            && self.word32(SYNC).load(Ordering::Relaxed) == self.sync.code()
+            && (WAITING..=FINISHED).contains(&self.word32(STATE).load(Ordering::Relaxed));
+        if ok { Ok(()) } else { Err(self.garbage()) }
+    }
+
+    fn garbage(&self) -> Error {
+        Error::msg(self.label.clone(), "not a shm_counter region")
     }
 
     /// The `--sync` the region was laid out for.
@@ -186,97 +289,205 @@ impl Counter {
         self.word64(COUNTER).load(Ordering::SeqCst)
     }
 
-    /// One increment, protected as `--sync` says; `peer` is asked whether the other process
-    /// is alive when a lock is slow to come.
+    /// `--loops` of the process that laid the region out (for the second, in `--role` mode).
+    pub fn loops(&self) -> u64 {
+        self.word64(LOOPS).load(Ordering::Relaxed)
+    }
+
+    /// One increment, protected as `--sync` says. While a lock is slow to come: Ctrl-C ends
+    /// the wait, so does a header that changed, and so does a `peer` that has ended.
     pub fn increment(
         &self,
         peer: &mut dyn Peer,
+        interrupts: &Interrupts,
         mut trace: impl FnMut(u64),
-    ) -> Result<Step, String> {
+    ) -> Result<Step> {
         let counter = self.word64(COUNTER);
-        match self.sync {
-            Sync::Atomic => {
-                // One indivisible read-modify-write: no increment can be lost.
-                let before = counter.fetch_add(1, Ordering::Relaxed);
-                trace(before);
-                Ok(Step {
-                    before,
-                    recovered: false,
-                })
-            }
+        let mut recovered = false;
+        let before = match self.sync {
+            // One indivisible read-modify-write: no increment can be lost.
+            Sync::Atomic => counter.fetch_add(1, Ordering::Relaxed),
             Sync::None => {
                 // A load, then a store: two steps, and the other process can increment in
                 // between; its update is then overwritten (lost). Atomic load and store, not
                 // `*p += 1`: the race is the lesson, undefined behaviour would not be.
                 let before = counter.load(Ordering::Relaxed);
                 counter.store(before + 1, Ordering::Relaxed);
-                trace(before);
-                Ok(Step {
-                    before,
-                    recovered: false,
-                })
+                before
             }
             Sync::Mutex => {
-                let mutex = self.mutex.as_deref().ok_or("no mutex")?;
-                let guard = lock_raw_sync(mutex, peer)?;
+                let mutex = self.mutex.as_deref().ok_or_else(|| self.garbage())?;
+                let guard = self.lock_raw_sync(mutex, peer, interrupts)?;
                 // Under the lock, the same load and store as `none`: now nothing can come
                 // between them.
                 let before = counter.load(Ordering::Relaxed);
                 counter.store(before + 1, Ordering::Relaxed);
                 trace(before);
                 drop(guard);
-                Ok(Step {
-                    before,
-                    recovered: false,
-                })
+                return Ok(Step { before, recovered });
             }
             Sync::Robust => {
                 let lock = self.base.wrapping_add(LOCK).cast::<libc::pthread_mutex_t>();
-                // SAFETY: Counter::init made a robust mutex there; the region stays mapped.
-                let recovered = unsafe { robust_lock(lock) }?;
+                recovered = self.lock_robust(lock, interrupts)?;
                 let before = counter.load(Ordering::Relaxed);
                 counter.store(before + 1, Ordering::Relaxed);
                 trace(before);
-                // SAFETY: this process holds the lock (robust_lock returned Ok).
+                // Not unlocked if the header changed while it was held: that is not our mutex.
+                self.validate()?;
+                // SAFETY: this process holds the lock (lock_robust returned Ok).
                 unsafe { robust_unlock(lock) }?;
-                Ok(Step { before, recovered })
+                return Ok(Step { before, recovered });
             }
-        }
+        };
+        trace(before);
+        Ok(Step { before, recovered })
     }
 
     /// Locks as [`Counter::increment`] does, increments, and then ends this process with
     /// SIGKILL while it still holds the lock: the other process's problem to survive.
-    pub fn increment_and_die_holding_the_lock(&self) -> Result<(), String> {
+    pub fn increment_and_die_holding_the_lock(&self) -> Result<()> {
         match self.sync {
             Sync::Mutex => {
-                let mutex = self.mutex.as_deref().ok_or("no mutex")?;
-                let guard = mutex.lock().map_err(|e| e.to_string())?;
+                let mutex = self.mutex.as_deref().ok_or_else(|| self.garbage())?;
+                let guard = mutex
+                    .lock()
+                    .map_err(|e| Error::msg("pthread_mutex_lock", e.to_string()))?;
                 self.word64(COUNTER).fetch_add(1, Ordering::Relaxed);
                 std::mem::forget(guard);
             }
             Sync::Robust => {
                 let lock = self.base.wrapping_add(LOCK).cast::<libc::pthread_mutex_t>();
-                // SAFETY: Counter::init made a robust mutex there.
-                unsafe { robust_lock(lock) }?;
+                // SAFETY: Counter::init made a robust mutex there, in this process.
+                check("pthread_mutex_lock", unsafe {
+                    libc::pthread_mutex_lock(lock)
+                })?;
                 self.word64(COUNTER).fetch_add(1, Ordering::Relaxed);
             }
-            Sync::Atomic | Sync::None => return Err("there is no lock to die holding".into()),
+            Sync::Atomic | Sync::None => {
+                return Err(Error::msg("lock", "there is no lock to die holding"));
+            }
         }
         // SAFETY: raise takes a plain value; SIGKILL ends the process here.
         unsafe { libc::raise(libc::SIGKILL) };
         unreachable!("SIGKILL cannot be caught")
     }
 
-    /// `--loops` of the process that laid the region out (for the second, in `--role` mode).
-    pub fn loops(&self) -> u64 {
-        self.word64(LOOPS).load(Ordering::Relaxed)
+    /// A raw_sync mutex is not robust: if its owner died holding it, it stays locked for ever.
+    /// Timed tries, [`SLICE`] at most each, with Ctrl-C, the header and `peer` looked at in
+    /// between, so that this returns an error instead of waiting for ever.
+    fn lock_raw_sync<'a>(
+        &self,
+        mutex: &'a dyn LockImpl,
+        peer: &mut dyn Peer,
+        interrupts: &Interrupts,
+    ) -> Result<raw_sync::locks::LockGuard<'a>> {
+        loop {
+            self.validate()?;
+            if let Ok(guard) = mutex.try_lock(Timeout::Val(within_this_second()?)) {
+                return Ok(guard);
+            }
+            interrupts.check()?;
+            self.validate()?;
+            if !peer
+                .alive()
+                .map_err(|e| Error::new("fcntl F_OFD_GETLK", e))?
+            {
+                return Err(Error::msg(
+                    "lock",
+                    "the other process died holding the raw_sync mutex, which is not robust: \
+                     it stays locked for ever (use --sync robust)",
+                ));
+            }
+        }
     }
 
-    /// Pids of the first and the second process (`--role`).
-    pub fn pid(&self, which: usize) -> &AtomicI32 {
-        assert!(which < 2);
-        // SAFETY: PIDS + 4 * which is inside the region, 4-aligned, and only used atomically.
-        unsafe { AtomicI32::from_ptr(self.base.wrapping_add(PIDS + 4 * which).cast()) }
+    /// pthread_mutex_timedlock on the robust mutex, [`SLICE`] at a time. `Ok(true)`: its owner
+    /// had died holding it (EOWNERDEAD); pthread_mutex_consistent has made it usable again.
+    /// A partner that died holding it is EOWNERDEAD; one that is stopped (SIGSTOP) is
+    /// ETIMEDOUT for as long as it is, and Ctrl-C still ends the wait.
+    fn lock_robust(&self, m: *mut libc::pthread_mutex_t, interrupts: &Interrupts) -> Result<bool> {
+        loop {
+            self.validate()?;
+            let deadline = deadline(SLICE)?;
+            // SAFETY: the header says Counter::init made a robust mutex at `m`, in the region
+            // mapped for the call. (A process that overwrites the region between that check
+            // and this call can still corrupt the mutex under glibc: see the chapter.)
+            match unsafe { libc::pthread_mutex_timedlock(m, &deadline) } {
+                0 => return Ok(false),
+                libc::EOWNERDEAD => {
+                    // The data the dead owner protected may be half-updated; here it is one
+                    // counter, whose store either happened or not. Mark the mutex consistent.
+                    self.validate()?;
+                    // SAFETY: this process holds the mutex (EOWNERDEAD hands it over locked).
+                    check("pthread_mutex_consistent", unsafe {
+                        libc::pthread_mutex_consistent(m)
+                    })?;
+                    return Ok(true);
+                }
+                libc::ETIMEDOUT => interrupts.check()?,
+                rc => {
+                    self.validate()?;
+                    check("pthread_mutex_timedlock", rc)?;
+                }
+            }
+        }
+    }
+
+    /// The first, until a second has attached ([`Counter::wait_attached`]) or finished.
+    fn wait_state(&self, target: u32, peer: &mut dyn Peer, interrupts: &Interrupts) -> Result<()> {
+        let state = self.word32(STATE);
+        loop {
+            interrupts.check()?;
+            // Asked before the state is read: if the peer is gone, the state read after is final.
+            let alive = peer
+                .alive()
+                .map_err(|e| Error::new("fcntl F_OFD_GETLK", e))?;
+            self.validate()?;
+            let now = state.load(Ordering::Acquire);
+            if now >= target {
+                return Ok(());
+            }
+            if !alive {
+                return Err(Error::msg("wait", "the other process has ended"));
+            }
+            futex_wait(state, now, SLICE);
+        }
+    }
+
+    /// The first waits for a second to attach.
+    pub fn wait_attached(&self, interrupts: &Interrupts) -> Result<()> {
+        self.wait_state(ATTACHED, &mut Anyone, interrupts)
+    }
+
+    /// The first waits for the second to finish.
+    pub fn wait_finished(&self, second: &mut dyn Peer, interrupts: &Interrupts) -> Result<()> {
+        self.wait_state(FINISHED, second, interrupts)
+    }
+
+    /// The second attaches: compare-and-swap of the state from "waiting" to "attached", so
+    /// that a second second is refused instead of counting beside the first two.
+    pub fn attach(&self) -> Result<()> {
+        let state = self.word32(STATE);
+        match state.compare_exchange(WAITING, ATTACHED, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => {
+                futex_wake(state);
+                Ok(())
+            }
+            Err(ATTACHED | FINISHED) => Err(Error::msg(
+                self.label.clone(),
+                "a second process is already attached to this first",
+            )),
+            Err(_) => Err(self.garbage()),
+        }
+    }
+
+    /// The second is done.
+    pub fn finish(&self) -> Result<()> {
+        self.validate()?;
+        let state = self.word32(STATE);
+        state.store(FINISHED, Ordering::Release);
+        futex_wake(state);
+        Ok(())
     }
 
     fn word64(&self, offset: usize) -> &AtomicU64 {
@@ -289,81 +500,70 @@ impl Counter {
         // SAFETY: as for word64, for a 4-aligned u32 slot.
         unsafe { AtomicU32::from_ptr(self.base.wrapping_add(offset).cast()) }
     }
-
-    /// The two raw_sync events of `--role` mode: "the second has attached" and "has finished".
-    /// `fresh`: initialise them (Counter::init does, before the region is marked ready), else
-    /// use the ones there.
-    fn make_events(&self, fresh: bool) -> Result<[Box<dyn EventImpl>; 2], String> {
-        let make = |offset: usize| {
-            let mem = self.base.wrapping_add(offset);
-            // Each event has its own 256 bytes of the region, more than Event::size_of asks for
-            // (checked by a test).
-            let made = if fresh {
-                // SAFETY: see above; init runs before any other process may use the region.
-                unsafe { Event::new(mem, true) }
-            } else {
-                // SAFETY: see above; init initialised the events before the magic was set.
-                unsafe { Event::from_existing(mem) }
-            };
-            made.map(|(event, _)| event).map_err(|e| e.to_string())
-        };
-        Ok([make(ATTACHED)?, make(FINISHED)?])
-    }
-
-    /// The two events of `--role` mode, as Counter::init laid them out.
-    pub fn events(&self) -> Result<[Box<dyn EventImpl>; 2], String> {
-        self.make_events(false)
-    }
 }
 
-/// Waits for `event` a second at a time, asking `peer` and `check` (Ctrl-C) in between.
-pub fn wait_event(
-    event: &dyn EventImpl,
-    peer: &mut dyn Peer,
-    mut check: impl FnMut() -> Result<(), common::Error>,
-) -> Result<(), common::Error> {
-    loop {
-        // Whole seconds: see lock_raw_sync.
-        if event.wait(Timeout::Val(Duration::from_secs(1))).is_ok() {
-            return Ok(());
-        }
-        check()?;
-        if !peer.alive().map_err(|e| common::Error::new("kill", e))? {
-            return Err(common::Error::msg("wait", "the other process has ended"));
-        }
-    }
+/// futex(word, FUTEX_WAIT, expected, timeout): sleeps while `word` holds `expected`, at most
+/// `timeout`. Not FUTEX_PRIVATE: the word is shared with another process. Every outcome
+/// (woken, timed out, the word already changed, EINTR) is fine: the caller looks again.
+fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) {
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: `word` is a valid, aligned u32 for the call; `ts` lives across it.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            &ts,
+            std::ptr::null::<u32>(),
+            0,
+        )
+    };
 }
 
-/// Sets an event.
-pub fn set_event(event: &dyn EventImpl) -> Result<(), String> {
-    event.set(EventState::Signaled).map_err(|e| e.to_string())
+/// futex(word, FUTEX_WAKE, INT_MAX): wakes whoever waits on `word`.
+fn futex_wake(word: &AtomicU32) {
+    // SAFETY: `word` is a valid, aligned u32; FUTEX_WAKE only reads its address.
+    unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, i32::MAX) };
 }
 
-/// Locks a raw_sync mutex, a second at a time, asking `peer` in between: a raw_sync mutex
-/// is not robust, so if its owner died holding it, it stays locked for ever, and this
-/// returns an error instead of waiting for ever.
+/// clock_gettime(CLOCK_REALTIME) + `d`, carried into the seconds: the absolute deadline
+/// pthread_mutex_timedlock takes.
+fn deadline(d: Duration) -> Result<libc::timespec> {
+    let now = realtime()?;
+    let nsec = now.tv_nsec as u64 + u64::from(d.subsec_nanos());
+    Ok(libc::timespec {
+        tv_sec: now.tv_sec + d.as_secs() as libc::time_t + (nsec / 1_000_000_000) as libc::time_t,
+        tv_nsec: (nsec % 1_000_000_000) as libc::c_long,
+    })
+}
+
+/// A timeout for raw_sync that ends before the clock's next whole second: [`SLICE`], or less.
 ///
-/// Whole seconds, because raw_sync 0.1.5 adds the nanoseconds of the timeout to the clock's
-/// without carrying into the seconds, and pthread_mutex_timedlock refuses a tv_nsec of 10^9
-/// or more with EINVAL (raw_sync issue #39): a timeout with no fraction of a second never
-/// overflows.
-fn lock_raw_sync<'a>(
-    mutex: &'a dyn LockImpl,
-    peer: &mut dyn Peer,
-) -> Result<raw_sync::locks::LockGuard<'a>, String> {
-    loop {
-        match mutex.try_lock(Timeout::Val(Duration::from_secs(1))) {
-            Ok(guard) => return Ok(guard),
-            Err(_) if peer.alive().map_err(|e| e.to_string())? => continue,
-            Err(_) => {
-                return Err(
-                    "the other process died holding the raw_sync mutex, which is not robust: \
-                            it stays locked for ever (use --sync robust)"
-                        .into(),
-                );
-            }
-        }
+/// raw_sync 0.1.5 adds the nanoseconds of a timeout to the clock's without carrying into the
+/// seconds, and pthread_mutex_timedlock refuses a tv_nsec of 10^9 or more with EINVAL (raw_sync
+/// issue #39). A timeout that stops short of the next second never overflows. (If the clock
+/// crosses a second between this reading and raw_sync's, the try fails at once with EINVAL,
+/// and the loop simply tries again.)
+fn within_this_second() -> Result<Duration> {
+    let now = realtime()?;
+    let left = 999_999_999 - now.tv_nsec as u64;
+    Ok(SLICE.min(Duration::from_nanos(left.max(1))))
+}
+
+fn realtime() -> Result<libc::timespec> {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a writable timespec.
+    if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut now) } == -1 {
+        return Err(Error::last_os_error("clock_gettime"));
     }
+    Ok(now)
 }
 
 /// pthread_mutexattr_setpshared(PTHREAD_PROCESS_SHARED) + setrobust(PTHREAD_MUTEX_ROBUST),
@@ -372,7 +572,7 @@ fn lock_raw_sync<'a>(
 /// # Safety
 ///
 /// `m` points to writable, aligned memory for a pthread_mutex_t that no one uses yet.
-unsafe fn robust_init(m: *mut libc::pthread_mutex_t) -> Result<(), String> {
+unsafe fn robust_init(m: *mut libc::pthread_mutex_t) -> Result<()> {
     let mut attr = MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
     // SAFETY: pthread_mutexattr_init initialises the attribute object it is given.
     check("pthread_mutexattr_init", unsafe {
@@ -395,35 +595,12 @@ unsafe fn robust_init(m: *mut libc::pthread_mutex_t) -> Result<(), String> {
     check("pthread_mutex_init", init)
 }
 
-/// pthread_mutex_lock on a robust mutex. `Ok(true)`: its owner had died holding it
-/// (EOWNERDEAD); pthread_mutex_consistent has made it usable again, and this process holds it.
-///
-/// # Safety
-///
-/// `m` points to a robust mutex made by [`robust_init`], in memory mapped for the call.
-unsafe fn robust_lock(m: *mut libc::pthread_mutex_t) -> Result<bool, String> {
-    // SAFETY: the caller's promise.
-    match unsafe { libc::pthread_mutex_lock(m) } {
-        0 => Ok(false),
-        libc::EOWNERDEAD => {
-            // The data the dead owner protected may be half-updated; here it is one counter,
-            // whose store either happened or not. Mark the mutex consistent and go on.
-            // SAFETY: this process holds the mutex (EOWNERDEAD hands it over locked).
-            check("pthread_mutex_consistent", unsafe {
-                libc::pthread_mutex_consistent(m)
-            })?;
-            Ok(true)
-        }
-        rc => check("pthread_mutex_lock", rc).map(|()| false),
-    }
-}
-
 /// pthread_mutex_unlock.
 ///
 /// # Safety
 ///
 /// This process holds the mutex `m`.
-unsafe fn robust_unlock(m: *mut libc::pthread_mutex_t) -> Result<(), String> {
+unsafe fn robust_unlock(m: *mut libc::pthread_mutex_t) -> Result<()> {
     // SAFETY: the caller's promise.
     check("pthread_mutex_unlock", unsafe {
         libc::pthread_mutex_unlock(m)
@@ -431,27 +608,31 @@ unsafe fn robust_unlock(m: *mut libc::pthread_mutex_t) -> Result<(), String> {
 }
 
 /// pthread functions return the error number instead of setting errno.
-fn check(call: &str, rc: libc::c_int) -> Result<(), String> {
+fn check(call: &str, rc: libc::c_int) -> Result<()> {
     if rc == 0 {
         return Ok(());
     }
-    let reason = std::io::Error::from_raw_os_error(rc).to_string();
-    let reason = reason
-        .split(" (os error")
-        .next()
-        .unwrap_or(&reason)
-        .to_owned();
-    Err(format!("{call}: {reason}"))
+    Err(Error::new(call, io::Error::from_raw_os_error(rc)))
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_layout_fits() {
-        assert!(<Event as EventInit>::size_of(None) <= FINISHED - ATTACHED);
-        assert!(<Event as EventInit>::size_of(None) <= REGION - FINISHED);
         assert!(<Mutex as LockInit>::size_of(None) <= COUNTER - LOCK);
+        const { assert!(STATE + 4 <= REGION) };
+    }
+
+    #[test]
+    fn a_raw_sync_timeout_never_crosses_a_second() {
+        for _ in 0..1000 {
+            let d = within_this_second().unwrap();
+            assert!(d <= SLICE && !d.is_zero());
+        }
+        let t = deadline(Duration::from_millis(999)).unwrap();
+        assert!((0..1_000_000_000).contains(&t.tv_nsec));
     }
 }

@@ -30,6 +30,8 @@
 //!
 //! Exit status: 0 done, 1 a call failed (the message names it), 2 bad arguments.
 
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -38,8 +40,7 @@ use common::{
     Child, Context, Error, Fork, Interrupts, Mapping, Result, err_exit, exit_child, fork,
     usage_error,
 };
-use shared_memory::{Shmem, ShmemConf};
-use shm_counter::{Counter, Peer, REGION, Sync, set_event, wait_event};
+use shm_counter::{Counter, FIRST_BYTE, Holder, Peer, REGION, SECOND_BYTE, Sync, hold};
 
 /// Two processes increment one counter in shared memory.
 #[derive(Parser, Debug)]
@@ -61,11 +62,11 @@ struct Args {
     #[arg(long)]
     trace: bool,
 
-    /// With --backing file: the file (default: a temp file, removed at the end)
+    /// With --backing file: the file (default: an unnamed temp file, gone at exit)
     #[arg(long, value_name = "PATH")]
     file: Option<PathBuf>,
 
-    /// With --backing posix: the object's name (default: /shm-by-example.shm_counter.PID)
+    /// With --backing posix: the object's name (default: /shm-by-example.shm_counter.RANDOM)
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
 
@@ -137,8 +138,7 @@ fn parent_and_child(args: &Args, interrupts: &Interrupts) -> Result<()> {
     // sem_init(&shared->mutex, 1, 1): the lock goes into the region, beside the counter.
     // SAFETY: the region is REGION bytes, page-aligned, mapped until `region` is dropped at
     // the end of this function, and not shared with anyone yet.
-    let counter = unsafe { Counter::init(region.base(), args.sync, args.loops) }
-        .map_err(|e| Error::msg("lock", e))?;
+    let counter = unsafe { Counter::init(region.base(), args.sync, args.loops, region.label()) }?;
     println!(
         "backing {}, sync {}: parent and child each increment the counter {} times",
         region.kind(),
@@ -158,9 +158,7 @@ fn parent_and_child(args: &Args, interrupts: &Interrupts) -> Result<()> {
             // SAFETY: getppid has no preconditions.
             let mut parent = ParentPeer(unsafe { libc::getppid() });
             let result = if args.child_dies_holding_lock {
-                counter
-                    .increment_and_die_holding_the_lock()
-                    .map_err(|e| Error::msg("lock", e))
+                counter.increment_and_die_holding_the_lock()
             } else {
                 count(&counter, "child", args, &mut parent, true, interrupts)
             };
@@ -215,18 +213,13 @@ fn parent_and_child(args: &Args, interrupts: &Interrupts) -> Result<()> {
 /// The first of two unrelated processes: creates the object, counts with the second, reports.
 fn first(args: &Args, interrupts: &Interrupts) -> Result<()> {
     let name = args.name.as_deref().unwrap_or_default();
-    // shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600); ftruncate; mmap: shared_memory's
-    // create() does all three, and makes this process the owner, which shm_unlinks on drop.
-    let shmem = ShmemConf::new()
-        .os_id(name)
-        .size(REGION)
-        .create()
-        .map_err(|e| shmem_error(format!("create {name}"), e))?;
-    // SAFETY: the object is REGION bytes, mapped while `shmem` lives, and the second process
-    // cannot use it before it is laid out (it waits for this line to be printed).
-    let counter = unsafe { Counter::init(shmem.as_ptr(), args.sync, args.loops) }
-        .map_err(|e| Error::msg("lock", e))?;
-    let [attached, finished] = counter.events().map_err(|e| Error::msg("event", e))?;
+    // shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600); ftruncate; posix_fallocate; mmap.
+    let region = Region::create(args)?;
+    // SAFETY: the object is REGION bytes, mapped while `region` lives, and no second can use
+    // it before the magic word is set, last, by init.
+    let counter = unsafe { Counter::init(region.base(), args.sync, args.loops, name) }?;
+    // fcntl(fd, F_OFD_SETLK, byte 0): "the first is alive", for the second to see.
+    hold(region.fd(), FIRST_BYTE).context("fcntl F_OFD_SETLK")?;
     println!(
         "first: created {name}, sync {}, {} increments each; now start:",
         args.sync.name(),
@@ -234,66 +227,54 @@ fn first(args: &Args, interrupts: &Interrupts) -> Result<()> {
     );
     println!("  shm_counter --backing posix --name {name} --role second");
 
-    // Wait until the second has attached, a second at a time, so that Ctrl-C still works.
-    wait_event(attached.as_ref(), &mut Always, || interrupts.check())?;
-    let second_pid = counter.pid(1).load(std::sync::atomic::Ordering::Relaxed);
+    // Wait until the second has attached; Ctrl-C or a region overwritten end the wait.
+    counter.wait_attached(interrupts)?;
     println!("first: the second process has attached; counting");
-    let mut second = ProcessPeer(second_pid);
+    let mut second = Holder::new(region.fd(), SECOND_BYTE);
     count(&counter, "first", args, &mut second, false, interrupts)?;
-    wait_event(finished.as_ref(), &mut second, || interrupts.check())?;
+    counter.wait_finished(&mut second, interrupts)?;
     report(counter.value(), 2 * args.loops);
-    println!("first: removing {name} (its owner: shared_memory calls shm_unlink on drop)");
-    drop(shmem);
+    println!("first: removing {name} (shm_unlink)");
+    drop(region);
     Ok(())
 }
 
 /// The second of two unrelated processes: opens the first's object and counts.
 fn second(args: &Args, interrupts: &Interrupts) -> Result<()> {
     let name = args.name.as_deref().unwrap_or_default();
-    // shm_open(name, O_RDWR, 0); fstat; mmap: shared_memory's open(). Not the owner: dropping
-    // it only unmaps.
-    let shmem = ShmemConf::new().os_id(name).open().map_err(|e| {
-        shmem_error(format!("open {name}"), e).hint("start the first process first")
-    })?;
-    if shmem.len() < REGION {
+    // shm_open(name, O_RDWR, 0); fstat; mmap.
+    let region = Region::open(name)?;
+    // SAFETY: the object is REGION bytes (Region::open checked), mapped while `region` lives.
+    let counter = unsafe { Counter::existing(region.base(), name) }?;
+    // A first that was killed could not remove its object: its OFD lock went with it.
+    let mut first = Holder::new(region.fd(), FIRST_BYTE);
+    if !first.alive().context("fcntl F_OFD_GETLK")? {
         return Err(Error::msg(
             format!("open {name}"),
-            format!("{} bytes: not a shm_counter object", shmem.len()),
+            "the first process is gone: a leftover object (make clean-ipc removes it)",
         ));
     }
-    // SAFETY: the object is at least REGION bytes, mapped while `shmem` lives, and the first
-    // process laid it out before printing the line that says to start this one.
-    let counter = unsafe { Counter::existing(shmem.as_ptr()) }
-        .map_err(|e| Error::msg(format!("open {name}"), e))?;
+    // fcntl(fd, F_OFD_SETLK, byte 1), then the state from "waiting" to "attached": one second
+    // per first.
+    if !hold(region.fd(), SECOND_BYTE).context("fcntl F_OFD_SETLK")? {
+        return Err(Error::msg(
+            name,
+            "a second process is already attached to this first",
+        ));
+    }
+    counter.attach()?;
     let loops = counter.loops();
-    let first_pid = counter.pid(0).load(std::sync::atomic::Ordering::Relaxed);
-    let mut first = ProcessPeer(first_pid);
-    if !first.alive().context("kill")? {
-        return Err(Error::msg(
-            format!("open {name}"),
-            format!(
-                "the first process (pid {first_pid}) is gone: a leftover object (make clean-ipc removes it)"
-            ),
-        ));
-    }
-    // SAFETY: getpid has no preconditions.
-    counter.pid(1).store(
-        unsafe { libc::getpid() },
-        std::sync::atomic::Ordering::Relaxed,
-    );
-    let [attached, finished] = counter.events().map_err(|e| Error::msg("event", e))?;
     println!(
         "second: attached {name}, sync {}, {loops} increments each (the first's)",
         counter.sync().name()
     );
-    set_event(attached.as_ref()).map_err(|e| Error::msg("event", e))?;
 
     let args = Args {
         loops,
         ..clone_args(args)
     };
     count(&counter, "second", &args, &mut first, true, interrupts)?;
-    set_event(finished.as_ref()).map_err(|e| Error::msg("event", e))?;
+    counter.finish()?;
     println!("second: done");
     Ok(())
 }
@@ -313,20 +294,18 @@ fn count(
     for i in 0..args.loops {
         if i % 65_536 == 0 {
             interrupts.check()?;
-            if needs_peer && !peer.alive().context("kill")? {
+            if needs_peer && !peer.alive().context("peer")? {
                 return Err(Error::msg(
                     who.to_owned(),
                     "the other process has ended; stopping",
                 ));
             }
         }
-        let step = counter
-            .increment(peer, |before| {
-                if args.trace {
-                    println!("{who}: {before}");
-                }
-            })
-            .map_err(|e| Error::msg("lock", e))?;
+        let step = counter.increment(peer, interrupts, |before| {
+            if args.trace {
+                println!("{who}: {before}");
+            }
+        })?;
         if step.recovered {
             println!(
                 "{who}: the lock's owner died holding it (EOWNERDEAD); pthread_mutex_consistent made it usable again"
@@ -334,20 +313,6 @@ fn count(
         }
     }
     Ok(())
-}
-
-/// shared_memory's errors carry the errno of the call that failed; show it as perror would.
-fn shmem_error(context: String, err: shared_memory::ShmemError) -> Error {
-    use shared_memory::ShmemError::{
-        MapCreateFailed, MapOpenFailed, MappingIdExists, UnknownOsError,
-    };
-    match err {
-        MapCreateFailed(errno) | MapOpenFailed(errno) | UnknownOsError(errno) => {
-            Error::new(context, std::io::Error::from_raw_os_error(errno as i32))
-        }
-        MappingIdExists => Error::new(context, std::io::Error::from_raw_os_error(libc::EEXIST)),
-        other => Error::msg(context, other.to_string()),
-    }
 }
 
 fn report(value: u64, expected: u64) {
@@ -376,101 +341,174 @@ fn clone_args(args: &Args) -> Args {
 /// The shared region, of one of the three kinds, and what keeps it alive.
 enum Region {
     Anon(Mapping),
-    File(Mapping, Option<tempfile::NamedTempFile>),
-    Posix(Shmem),
+    File(Mapping),
+    Posix(Mapping, OwnedFd, String, Option<common::posix::Created>),
 }
 
 impl Region {
+    /// The parent's or the first's region, new.
     fn create(args: &Args) -> Result<Region> {
-        let rw = libc::PROT_READ | libc::PROT_WRITE;
         match args.backing {
             Backing::Anon => {
                 // mmap(NULL, sizeof(struct shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANON, -1, 0)
                 // SAFETY: a fresh anonymous mapping; its bytes are only touched through atomics
                 // and the locks, never through a slice view.
                 let map = unsafe {
-                    Mapping::new(REGION, rw, libc::MAP_SHARED | libc::MAP_ANONYMOUS, None, 0)
+                    Mapping::new(REGION, RW, libc::MAP_SHARED | libc::MAP_ANONYMOUS, None, 0)
                 }
                 .context("mmap")?;
                 Ok(Region::Anon(map))
             }
             Backing::File => {
-                // fd = open(argv[1], O_RDWR | O_CREAT, 0644); write(fd, &zero, ...); mmap(...); close(fd)
-                let (file, tmp) = match &args.file {
-                    Some(path) => {
-                        use std::os::unix::fs::OpenOptionsExt;
-                        let file = std::fs::OpenOptions::new()
-                            .read(true)
-                            .write(true)
-                            .create(true)
-                            .truncate(true)
-                            .mode(0o644)
-                            .custom_flags(libc::O_NOFOLLOW) // not a symlink planted in /tmp
-                            .open(path)
-                            .with_context(|| format!("open {}", path.display()))?;
-                        (file, None)
-                    }
+                // fd = open(argv[1], O_RDWR | O_CREAT, 0644): never through a symlink, never
+                // another user's file, never a FIFO or a device (common::file::create).
+                // Without --file the name is not needed: an unnamed file (O_TMPFILE), which
+                // nothing can leave behind, not even SIGKILL.
+                let (file, label) = match &args.file {
+                    Some(path) => (
+                        common::file::create(path, 0o644)?,
+                        path.display().to_string(),
+                    ),
                     None => {
-                        let tmp = tempfile::Builder::new()
-                            .prefix("shm_counter.")
-                            .tempfile()
-                            .context("create a temp file")?;
-                        (tmp.reopen().context("open the temp file")?, Some(tmp))
+                        let dir = std::env::temp_dir();
+                        let file = tempfile::tempfile()
+                            .with_context(|| format!("open {} (O_TMPFILE)", dir.display()))?;
+                        (file, "temp file".to_owned())
                     }
                 };
-                file.set_len(REGION as u64).context("ftruncate")?;
-                use std::os::fd::AsFd;
-                // SAFETY: the file is REGION bytes (just sized), so no page is past its end;
-                // its bytes are only touched through atomics and the locks.
-                let map =
-                    unsafe { Mapping::new(REGION, rw, libc::MAP_SHARED, Some(file.as_fd()), 0) }
-                        .context("mmap")?;
-                Ok(Region::File(map, tmp))
+                // SAFETY: size_and_map sizes and reserves the file first.
+                let map = unsafe { size_and_map(file.as_fd(), &label) }?;
+                // close(fd): the mapping keeps the file.
+                Ok(Region::File(map))
             }
             Backing::Posix => {
-                // SAFETY: getpid has no preconditions.
-                let default = format!("/shm-by-example.shm_counter.{}", unsafe { libc::getpid() });
-                let name = args.name.as_deref().unwrap_or(&default);
-                let shmem = ShmemConf::new()
-                    .os_id(name)
-                    .size(REGION)
-                    .create()
-                    .map_err(|e| shmem_error(format!("create {name}"), e))?;
-                Ok(Region::Posix(shmem))
+                let (name, fd, created) = create_object(args.name.as_deref())?;
+                // SAFETY: as above.
+                let map = unsafe { size_and_map(fd.as_fd(), &name) }?;
+                Ok(Region::Posix(map, fd, name, Some(created)))
             }
         }
     }
 
+    /// The second's region: the first's object, if it is one.
+    fn open(name: &str) -> Result<Region> {
+        let cname = CString::new(name)
+            .map_err(|_| Error::msg(format!("open {name}"), "a NUL in the name"))?;
+        // shm_open(name, O_RDWR, 0): refuses a FIFO or a directory under the name.
+        let fd = common::posix::shm_open(&cname, libc::O_RDWR, 0).map_err(|e| {
+            let enoent = e.raw_os_error() == Some(libc::ENOENT);
+            let err = Error::new(format!("open {name}"), e);
+            if enoent {
+                err.hint("start the first process first")
+            } else {
+                err
+            }
+        })?;
+        // fstat: exactly one page, every byte of it allocated. A shorter object would fault
+        // past its end; one with holes could fault on a full /dev/shm even on a read.
+        let file = std::fs::File::from(fd.try_clone().context("dup")?);
+        let size = file
+            .metadata()
+            .with_context(|| format!("fstat {name}"))?
+            .len();
+        let allocated =
+            common::file::is_allocated(&file).with_context(|| format!("fstat {name}"))?;
+        if size != REGION as u64 || !allocated {
+            return Err(Error::msg(name, "not a shm_counter region"));
+        }
+        // SAFETY: the object is REGION bytes, all allocated (checked just above). Another user
+        // could shrink it afterwards (ftruncate): the mapping would then fault; only the
+        // object's owner, the first, can do that (mode 0600).
+        let map = unsafe { Mapping::new(REGION, RW, libc::MAP_SHARED, Some(fd.as_fd()), 0) }
+            .context("mmap")?;
+        Ok(Region::Posix(map, fd, name.to_owned(), None))
+    }
+
     fn base(&self) -> *mut u8 {
         match self {
-            Region::Anon(map) | Region::File(map, _) => map.as_ptr(),
-            Region::Posix(shmem) => shmem.as_ptr(),
+            Region::Anon(map) | Region::File(map) | Region::Posix(map, ..) => map.as_ptr(),
+        }
+    }
+
+    /// The descriptor of a POSIX object, whose OFD locks say who is alive (--role).
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match self {
+            Region::Posix(_, fd, ..) => fd.as_fd(),
+            Region::Anon(_) | Region::File(_) => unreachable!("--role needs --backing posix"),
         }
     }
 
     fn kind(&self) -> &'static str {
         match self {
             Region::Anon(_) => "anon",
-            Region::File(..) => "file",
-            Region::Posix(_) => "posix",
+            Region::File(_) => "file",
+            Region::Posix(..) => "posix",
+        }
+    }
+
+    /// Names the region in errors.
+    fn label(&self) -> &str {
+        match self {
+            Region::Anon(_) => "anonymous mapping",
+            Region::File(_) => "file",
+            Region::Posix(_, _, name, _) => name,
         }
     }
 
     /// In a child: whatever happens, do not remove what the parent made.
     fn disown(&mut self) {
-        match self {
-            Region::Posix(shmem) => {
-                shmem.set_owner(false);
-            }
-            Region::File(_, tmp) => {
-                // Forget the temp file's guard: its Drop would delete the parent's file.
-                if let Some(tmp) = tmp.take() {
-                    std::mem::forget(tmp);
-                }
-            }
-            Region::Anon(_) => {}
+        if let Region::Posix(_, _, _, created) = self
+            && let Some(created) = created.take()
+        {
+            created.keep();
         }
     }
+}
+
+const RW: libc::c_int = libc::PROT_READ | libc::PROT_WRITE;
+
+/// shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600), with a guard that shm_unlinks it on every
+/// way out. Without --name, a random name, and another one if that is taken (EEXIST).
+fn create_object(given: Option<&str>) -> Result<(String, OwnedFd, common::posix::Created)> {
+    let mut tries = 0;
+    loop {
+        let name = match given {
+            Some(name) => name.to_owned(),
+            None => format!("/shm-by-example.shm_counter.{:08x}", common::random_u32()),
+        };
+        let cname = CString::new(name.clone())
+            .map_err(|_| Error::msg(format!("create {name}"), "a NUL in the name"))?;
+        match common::posix::shm_open(&cname, libc::O_CREAT | libc::O_EXCL | libc::O_RDWR, 0o600) {
+            Ok(fd) => return Ok((name, fd, common::posix::Created::new(&cname))),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AlreadyExists
+                    && given.is_none()
+                    && tries < 10 =>
+            {
+                tries += 1
+            }
+            Err(e) => return Err(Error::new(format!("create {name}"), e)),
+        }
+    }
+}
+
+/// ftruncate(fd, REGION); posix_fallocate(fd, 0, REGION); mmap(..., MAP_SHARED, fd, 0).
+///
+/// ftruncate only sets the size: on a full filesystem the first store into the mapping would
+/// find no page and die of SIGBUS. posix_fallocate reserves the pages first, or fails with
+/// ENOSPC (EFBIG under `ulimit -f`), which is one line and exit 1.
+///
+/// # Safety
+///
+/// `fd` is a new regular file or object of this process that no one else sizes or shrinks.
+unsafe fn size_and_map(fd: std::os::fd::BorrowedFd<'_>, label: &str) -> Result<Mapping> {
+    let file = std::fs::File::from(fd.try_clone_to_owned().context("dup")?);
+    file.set_len(REGION as u64)
+        .with_context(|| format!("ftruncate {label}"))?;
+    common::file::reserve(fd, REGION).with_context(|| format!("fallocate {label}"))?;
+    // SAFETY: the file is REGION bytes, all reserved, so no page of the mapping can fault;
+    // its bytes are only touched through atomics and the locks.
+    unsafe { Mapping::new(REGION, RW, libc::MAP_SHARED, Some(fd), 0) }.context("mmap")
 }
 
 /// The child, seen from the parent: alive until waitpid says otherwise.
@@ -489,24 +527,5 @@ impl Peer for ParentPeer {
     fn alive(&mut self) -> std::io::Result<bool> {
         // SAFETY: getppid has no preconditions.
         Ok(unsafe { libc::getppid() } == self.0)
-    }
-}
-
-/// Another process, not our child: alive while kill(pid, 0) finds it.
-struct ProcessPeer(libc::pid_t);
-
-impl Peer for ProcessPeer {
-    fn alive(&mut self) -> std::io::Result<bool> {
-        // SAFETY: signal 0 only checks that the process exists.
-        Ok(unsafe { libc::kill(self.0, 0) } == 0)
-    }
-}
-
-/// While waiting for the second to attach there is no one to ask: it may not exist yet.
-struct Always;
-
-impl Peer for Always {
-    fn alive(&mut self) -> std::io::Result<bool> {
-        Ok(true)
     }
 }
