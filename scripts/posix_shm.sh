@@ -34,13 +34,16 @@ script_cleanup() {
 
 # write_new ARGS...: run posix_shm_write --name NAME --new ARGS. --new makes a name another
 # run took in the meantime an error (O_EXCL: "File exists") instead of a shared object: then
-# draw a new name and try again, a few times.
+# draw a new name and try again, a few times. The name is marked as this script's before the
+# writer runs, so that a signal to the script during the run still removes the object.
 write_new() {
     local try out status
     for try in 1 2 3 4 5; do
         status=0
+        ours=$file
         out=$("$bin_dir/posix_shm_write" --name "$name" --new "$@" 2>&1) || status=$?
         if [[ $status -ne 0 && $out == *": File exists" ]]; then
+            ours=
             note "$name is taken (try $try); drawing another name"
             new_name
             continue
@@ -48,7 +51,6 @@ write_new() {
         show posix_shm_write --name "$name" --new "$@"
         printf '%s\n' "$out"
         [[ $status -eq 0 ]] || exit "$status"
-        ours=$file
         return 0
     done
     die "5 random names in a row were taken: run make clean-ipc"
@@ -83,9 +85,9 @@ main() {
     say "shm_unlink on an object that is still mapped"
     new_name
     note "a new name, $name: with --new the writer fails rather than share one another run took"
+    ours=$file
     start_bg posix_shm_write --name "$name" --new --wait-stdin
     bg_expect "size=36, mode=0600"
-    ours=$file
     bg_expect "written; mapped until a line arrives on stdin"
     object
     run posix_shm_read --name "$name"
