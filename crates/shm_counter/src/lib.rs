@@ -323,7 +323,13 @@ impl Counter {
                 let before = counter.load(Ordering::Relaxed);
                 counter.store(before + 1, Ordering::Relaxed);
                 trace(before);
-                drop(guard);
+                // Unlocked by hand, not by the guard's drop, which panics if the unlock fails
+                // (as it does on a mutex overwritten meanwhile).
+                std::mem::forget(guard);
+                mutex.release().map_err(|e| {
+                    let failed = Error::msg("pthread_mutex_unlock", e.to_string());
+                    self.validate().err().unwrap_or(failed)
+                })?;
                 return Ok(Step { before, recovered });
             }
             Sync::Robust => {
@@ -335,7 +341,8 @@ impl Counter {
                 // Not unlocked if the header changed while it was held: that is not our mutex.
                 self.validate()?;
                 // SAFETY: this process holds the lock (lock_robust returned Ok).
-                unsafe { robust_unlock(lock) }?;
+                // A failure there most likely means the region was overwritten meanwhile.
+                unsafe { robust_unlock(lock) }.map_err(|e| self.validate().err().unwrap_or(e))?;
                 return Ok(Step { before, recovered });
             }
         };
@@ -479,6 +486,11 @@ impl Counter {
             )),
             Err(_) => Err(self.garbage()),
         }
+    }
+
+    /// Whether the second has made all its increments (then its end is no error).
+    pub fn finished(&self) -> bool {
+        self.word32(STATE).load(Ordering::Acquire) == FINISHED
     }
 
     /// The second is done.

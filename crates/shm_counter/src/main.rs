@@ -231,7 +231,7 @@ fn first(args: &Args, interrupts: &Interrupts) -> Result<()> {
     counter.wait_attached(interrupts)?;
     println!("first: the second process has attached; counting");
     let mut second = Holder::new(region.fd(), SECOND_BYTE);
-    count(&counter, "first", args, &mut second, false, interrupts)?;
+    count(&counter, "first", args, &mut second, true, interrupts)?;
     counter.wait_finished(&mut second, interrupts)?;
     report(counter.value(), 2 * args.loops);
     println!("first: removing {name} (shm_unlink)");
@@ -281,8 +281,8 @@ fn second(args: &Args, interrupts: &Interrupts) -> Result<()> {
 
 /// for (i = 0; i < nloop; i++) { sem_wait(mutex); printf("child: %d\n", (*ptr)++); sem_post(mutex); }
 ///
-/// Every 65536 increments: a Ctrl-C? And, if `needs_peer` (a child without its parent, a
-/// second process without the first), is the other still there to report the result?
+/// Every 65536 increments: a Ctrl-C? And, if `needs_peer` (a child without its parent, one of
+/// the --role pair without the other), is the other still there (or, for the second, done)?
 fn count(
     counter: &Counter,
     who: &str,
@@ -294,7 +294,9 @@ fn count(
     for i in 0..args.loops {
         if i % 65_536 == 0 {
             interrupts.check()?;
-            if needs_peer && !peer.alive().context("peer")? {
+            // The region first: a partner that ended because it found garbage was no death.
+            counter.validate()?;
+            if needs_peer && !peer.alive().context("peer")? && !counter.finished() {
                 return Err(Error::msg(
                     who.to_owned(),
                     "the other process has ended; stopping",
@@ -364,20 +366,26 @@ impl Region {
                 // another user's file, never a FIFO or a device (common::file::create).
                 // Without --file the name is not needed: an unnamed file (O_TMPFILE), which
                 // nothing can leave behind, not even SIGKILL.
-                let (file, label) = match &args.file {
-                    Some(path) => (
-                        common::file::create(path, 0o644)?,
-                        path.display().to_string(),
-                    ),
+                let (file, label, made) = match &args.file {
+                    Some(path) => {
+                        let existed = path.symlink_metadata().is_ok();
+                        let file = common::file::create(path, 0o644)?;
+                        (file, path.display().to_string(), (!existed).then_some(path))
+                    }
                     None => {
-                        let dir = std::env::temp_dir();
+                        let dir = std::env::temp_dir().display().to_string();
                         let file = tempfile::tempfile()
-                            .with_context(|| format!("open {} (O_TMPFILE)", dir.display()))?;
-                        (file, "temp file".to_owned())
+                            .with_context(|| format!("open {dir} (O_TMPFILE)"))?;
+                        (file, format!("unnamed temp file in {dir}"), None)
                     }
                 };
                 // SAFETY: size_and_map sizes and reserves the file first.
-                let map = unsafe { size_and_map(file.as_fd(), &label) }?;
+                let map = unsafe { size_and_map(file.as_fd(), &label) }.inspect_err(|_| {
+                    // A file this run made and could not size (full disk, ulimit -f): unlink it.
+                    if let Some(path) = made {
+                        let _ = std::fs::remove_file(path);
+                    }
+                })?;
                 // close(fd): the mapping keeps the file.
                 Ok(Region::File(map))
             }

@@ -250,6 +250,18 @@ fn bad_input_is_one_line_and_exit_status() {
             dir.path().join("no/such/dir/f").to_str().unwrap(),
         ]),
     );
+    // Not "No such file or directory": no hint to start a first process.
+    t.run(
+        PROG,
+        &args(&["--backing", "posix", "--name", "/a/b", "--role", "second"]),
+    );
+    t.comment("TMPDIR=[DIR]/no/such/dir shm_counter --backing file");
+    let out = Command::new(PROG)
+        .args(["--backing", "file"])
+        .env("TMPDIR", dir.path().join("no/such/dir"))
+        .output()
+        .unwrap();
+    t.output(&out);
     t.assert_eq(file!["transcripts/errors.txt"]);
 }
 

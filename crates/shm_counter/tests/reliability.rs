@@ -1,0 +1,470 @@
+//! shm_counter under attack and bad luck: paths that are not a new regular file, a full
+//! filesystem, `ulimit -f 0`, a partner stopped or killed mid-wait, Ctrl-C, a region
+//! overwritten with garbage, a second second, SIGKILL, two runs in separate PID namespaces.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+use std::ffi::OsStr;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::testkit::{self, Background, Transcript};
+use snapbox::file;
+
+const PROG: &str = env!("CARGO_BIN_EXE_shm_counter");
+
+fn args<'a>(list: &'a [&'a str]) -> Vec<&'a OsStr> {
+    list.iter().map(OsStr::new).collect()
+}
+
+/// Whether our child `pid` has ended within `limit` (it is left to be reaped by `finish`).
+fn ends_within(pid: libc::pid_t, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        // SAFETY: siginfo_t is plain data; all zeros is a valid value.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid with WNOHANG | WNOWAIT only looks: the child stays to be reaped.
+        let rc = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        assert_eq!(rc, 0, "waitid: {}", std::io::Error::last_os_error());
+        // SAFETY: filled in by waitid (0 if the child has not ended).
+        if unsafe { info.si_pid() } == pid {
+            return true;
+        }
+        std::thread::yield_now();
+    }
+    false
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A first with `sync` and (nearly) endless loops, and a second attached to it, both counting.
+fn pair(name: &str, sync: &str) -> (Background, Background) {
+    let mut first = Background::spawn(
+        PROG,
+        &args(&[
+            "--backing",
+            "posix",
+            "--name",
+            name,
+            "--role",
+            "first",
+            "--sync",
+            sync,
+            "--loops",
+            "4000000000",
+        ]),
+    );
+    first.line();
+    first.line();
+    let mut second = Background::spawn(
+        PROG,
+        &args(&["--backing", "posix", "--name", name, "--role", "second"]),
+    );
+    second.line();
+    (first, second)
+}
+
+/// Overwrites the object `name` with `bytes` in place (no O_TRUNC: that would shrink it).
+fn overwrite(name: &str, bytes: &[u8]) {
+    let path = Path::new("/dev/shm").join(name.trim_start_matches('/'));
+    let mut f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.write_all(bytes).unwrap();
+}
+
+/// 4096 bytes of noise from a fixed seed (xorshift), the same every run.
+fn noise() -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..4096)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn a_file_path_that_is_not_a_new_or_own_regular_file_is_refused() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let d = dir.path();
+    let mut t = Transcript::new(d);
+    let fifo = d.join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    std::fs::create_dir(d.join("dir")).unwrap();
+    std::fs::write(d.join("target"), "keep me\n").unwrap();
+    std::os::unix::fs::symlink(d.join("target"), d.join("link")).unwrap();
+    for path in [
+        fifo.to_str().unwrap(),
+        d.join("dir").to_str().unwrap(),
+        d.join("link").to_str().unwrap(),
+        "/dev/null",
+    ] {
+        t.run(
+            PROG,
+            &args(&["--backing", "file", "--file", path, "--loops", "10"]),
+        );
+    }
+    t.assert_eq(file!["transcripts/file_paths.txt"]);
+    assert_eq!(std::fs::read(d.join("target")).unwrap(), b"keep me\n");
+
+    // Another user's file: not truncated, not written. Only root can make one to try.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: another user's file (needs root to make one)");
+        return;
+    }
+    let theirs = d.join("theirs");
+    std::fs::write(&theirs, "theirs\n").unwrap();
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+    let out = testkit::run(
+        PROG,
+        &args(&["--backing", "file", "--file", theirs.to_str().unwrap()]),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "shm_counter: open {}: owned by uid 65534, not by you; not truncated\n",
+            theirs.display()
+        )
+    );
+    assert_eq!(std::fs::read(&theirs).unwrap(), b"theirs\n");
+}
+
+/// Runs `script` with `PROG` in a user and mount namespace where `dir` is a full 64 KiB tmpfs;
+/// None (and SKIPPED on stderr) where namespaces are not available.
+fn on_a_full_tmpfs(dir: &str, script: &str) -> Option<String> {
+    let sh = format!(
+        "mount -t tmpfs -o size=64k tmpfs {dir} || exit 99; \
+         head -c 65536 /dev/zero > {dir}/fill 2>/dev/null; {script}; ls {dir}"
+    );
+    let out = Command::new("unshare")
+        .args(["-rm", "sh", "-c", &sh])
+        .env("P", PROG)
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        eprintln!(
+            "SKIPPED: unshare -rm + mount tmpfs failed: {}",
+            stderr(&out).trim()
+        );
+        return None;
+    }
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn a_full_filesystem_is_one_line_and_nothing_left() {
+    // Every run: its stderr, its exit status; then what is left on the filesystem: `fill` only.
+    let run =
+        "{ \"$P\" $ARGS 2>&1; echo \"? $?\"; } | sed 's/counter\\.[0-9a-f]\\{8\\}/counter.RANDOM/'";
+    let shm = on_a_full_tmpfs(
+        "/dev/shm",
+        &[
+            run.replace("$ARGS", "--backing posix --loops 10"),
+            run.replace("$ARGS", "--backing posix --name /full --role first"),
+        ]
+        .join("; "),
+    );
+    if let Some(out) = shm {
+        assert_eq!(
+            out,
+            "shm_counter: fallocate /shm-by-example.shm_counter.RANDOM: No space left on device\n? 1\n\
+             shm_counter: fallocate /full: No space left on device\n? 1\n\
+             fill\n"
+        );
+    }
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let d = dir.path().to_str().unwrap();
+    let file = on_a_full_tmpfs(
+        d,
+        &[
+            run.replace("$ARGS", &format!("--backing file --file {d}/counter")),
+            format!("export TMPDIR={d}"),
+            run.replace("$ARGS", "--backing file"),
+        ]
+        .join("; "),
+    );
+    if let Some(out) = file {
+        assert_eq!(
+            out,
+            format!(
+                "shm_counter: fallocate {d}/counter: No space left on device\n? 1\n\
+                 shm_counter: fallocate unnamed temp file in {d}: No space left on device\n? 1\n\
+                 fill\n"
+            )
+        );
+    }
+}
+
+#[test]
+fn ulimit_f_0_is_one_line_and_nothing_left() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let d = dir.path().to_str().unwrap();
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -f 0; \"$P\" --backing file --file \"$D/counter\"; echo \"? $?\"; \
+             \"$P\" --backing file; echo \"? $?\"",
+        ])
+        .env("P", PROG)
+        .env("D", d)
+        .env("TMPDIR", d)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "? 1\n? 1\n");
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "shm_counter: ftruncate {d}/counter: File too large\n\
+             shm_counter: ftruncate unnamed temp file in {d}: File too large\n"
+        )
+    );
+    assert_eq!(std::fs::read_dir(d).unwrap().count(), 0, "a file was left");
+}
+
+#[test]
+fn ctrl_c_ends_a_lock_wait_on_a_stopped_partner_within_a_second() {
+    // The second is stopped at a random moment; with both hammering the lock, it holds it
+    // about half the time. Three rounds per lock make a miss of that case unlikely.
+    for sync in ["mutex", "robust"] {
+        for _ in 0..3 {
+            let name = testkit::unique_shm_name();
+            let (first, second) = pair(&name, sync);
+            testkit::kill(second.pid(), libc::SIGSTOP);
+            testkit::kill(first.pid(), libc::SIGINT);
+            let ended = ends_within(first.pid(), Duration::from_secs(1));
+            testkit::kill(second.pid(), libc::SIGCONT);
+            assert!(ended, "--sync {sync}: Ctrl-C waited for the stopped second");
+            let out = first.finish();
+            assert_eq!(out.status.signal(), Some(libc::SIGINT), "{}", stderr(&out));
+            assert!(!testkit::shm_exists(&name), "{name} left behind");
+            // The second, woken, finds the first gone.
+            assert!(ends_within(second.pid(), Duration::from_secs(3)));
+            let out = second.finish();
+            assert_eq!(out.status.code(), Some(1));
+            assert_eq!(
+                stderr(&out),
+                "shm_counter: second: the other process has ended; stopping\n"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_partner_killed_mid_count_ends_the_other_with_one_line() {
+    for sync in ["mutex", "robust", "atomic"] {
+        let name = testkit::unique_shm_name();
+        let (first, second) = pair(&name, sync);
+        testkit::kill(second.pid(), libc::SIGKILL);
+        assert!(
+            ends_within(first.pid(), Duration::from_secs(3)),
+            "--sync {sync}: the first counts on alone"
+        );
+        let out = first.finish();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err == "shm_counter: first: the other process has ended; stopping\n"
+                || err.starts_with("shm_counter: lock: the other process died holding")
+                    && err.lines().count() == 1,
+            "--sync {sync}: {err}"
+        );
+        assert!(!testkit::shm_exists(&name), "{name} left behind");
+        second.finish();
+    }
+    // The first killed: the second stops too.
+    let name = testkit::unique_shm_name();
+    let (first, second) = pair(&name, "robust");
+    testkit::kill(first.pid(), libc::SIGKILL);
+    assert!(ends_within(second.pid(), Duration::from_secs(3)));
+    let out = second.finish();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "shm_counter: second: the other process has ended; stopping\n"
+    );
+    first.finish();
+    common::posix::shm_unlink(&std::ffi::CString::new(name).unwrap()).unwrap();
+}
+
+#[test]
+fn garbage_in_the_region_is_one_line_on_both_sides() {
+    let not_ours = |name: &str| format!("shm_counter: {name}: not a shm_counter region\n");
+
+    // While the first waits for a second.
+    let name = testkit::unique_shm_name();
+    let mut first = Background::spawn(
+        PROG,
+        &args(&[
+            "--backing",
+            "posix",
+            "--name",
+            &name,
+            "--role",
+            "first",
+            "--sync",
+            "robust",
+        ]),
+    );
+    first.line();
+    first.line();
+    overwrite(&name, &[0x41; 4096]);
+    assert!(
+        ends_within(first.pid(), Duration::from_secs(1)),
+        "the first waits on"
+    );
+    let out = first.finish();
+    assert_eq!(
+        (out.status.code(), stderr(&out)),
+        (Some(1), not_ours(&name))
+    );
+    assert!(!testkit::shm_exists(&name), "{name} left behind");
+
+    // While both count, with each lock, 0x41 bytes or noise.
+    for sync in ["mutex", "robust"] {
+        for bytes in [vec![0x41; 4096], noise()] {
+            let name = testkit::unique_shm_name();
+            let (first, second) = pair(&name, sync);
+            overwrite(&name, &bytes);
+            for side in [first, second] {
+                assert!(
+                    ends_within(side.pid(), Duration::from_secs(3)),
+                    "--sync {sync}"
+                );
+                let out = side.finish();
+                assert_eq!(
+                    (out.status.code(), stderr(&out)),
+                    (Some(1), not_ours(&name)),
+                    "--sync {sync}"
+                );
+            }
+            assert!(!testkit::shm_exists(&name), "{name} left behind");
+        }
+    }
+
+    // A second started on a garbage object of the right size.
+    let name = testkit::unique_shm_name();
+    let path = Path::new("/dev/shm").join(name.trim_start_matches('/'));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .unwrap()
+        .write_all(&[0x41; 4096])
+        .unwrap();
+    let out = testkit::run(
+        PROG,
+        &args(&["--backing", "posix", "--name", &name, "--role", "second"]),
+    );
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(
+        (out.status.code(), stderr(&out)),
+        (Some(1), not_ours(&name))
+    );
+}
+
+#[test]
+fn a_second_second_is_refused() {
+    let name = testkit::unique_shm_name();
+    let (first, second) = pair(&name, "mutex");
+    let out = testkit::run(
+        PROG,
+        &args(&["--backing", "posix", "--name", &name, "--role", "second"]),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!("shm_counter: {name}: a second process is already attached to this first\n")
+    );
+    assert!(out.stdout.is_empty());
+    testkit::kill(first.pid(), libc::SIGTERM);
+    first.finish();
+    second.finish();
+    assert!(!testkit::shm_exists(&name));
+}
+
+#[test]
+fn sigkill_leaves_no_temp_file() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let mut parent = Background::spawn(
+        "env",
+        &args(&[
+            &format!("TMPDIR={}", dir.path().display()),
+            PROG,
+            "--backing",
+            "file",
+            "--loops",
+            "4000000000",
+        ]),
+    );
+    parent.line();
+    testkit::kill(parent.pid(), libc::SIGKILL);
+    parent.finish();
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "a temp file was left behind"
+    );
+}
+
+#[test]
+fn runs_in_separate_pid_namespaces_do_not_collide() {
+    let ns = |loops: &str| {
+        args(&[
+            "-rpf",
+            PROG,
+            "--backing",
+            "posix",
+            "--sync",
+            "atomic",
+            "--loops",
+            loops,
+        ])
+        .into_iter()
+        .map(OsStr::to_owned)
+        .collect::<Vec<_>>()
+    };
+    let probe = Command::new("unshare")
+        .args(["-rpf", "true"])
+        .output()
+        .unwrap();
+    if !probe.status.success() {
+        eprintln!("SKIPPED: unshare -rpf: {}", stderr(&probe).trim());
+        return;
+    }
+    // Both are pid 1 of their namespace: a name made from the pid would be the same.
+    let a = ns("4000000000");
+    let mut first = Background::spawn(
+        "unshare",
+        &a.iter().map(|s| s.as_os_str()).collect::<Vec<_>>(),
+    );
+    first.line();
+    let b = ns("1000");
+    let out = Command::new("unshare").args(&b).output().unwrap();
+    let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", first.pid()))
+        .unwrap_or_default();
+    for pid in children.split_whitespace() {
+        testkit::kill(pid.parse().unwrap(), libc::SIGTERM);
+    }
+    first.finish();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("counter = 2000, expected 2000"));
+}
