@@ -239,31 +239,73 @@ fn ulimit_f_0_is_one_line_and_nothing_left() {
     assert_eq!(std::fs::read_dir(d).unwrap().count(), 0, "a file was left");
 }
 
+/// Takes the lock at offset 0 of the object `name` (a pthread mutex for both `--sync mutex`
+/// and `--sync robust`) and keeps it until the closure returns: a partner that never lets go.
+/// If the stopped second holds it already, the try times out, and it stays held all the same.
+fn holding_the_lock<T>(name: &str, f: impl FnOnce() -> T) -> T {
+    use std::os::fd::AsRawFd;
+    let path = Path::new("/dev/shm").join(name.trim_start_matches('/'));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
+    // SAFETY: a new shared mapping of the object's one page; only the mutex is touched.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            file.as_raw_fd(),
+            0,
+        )
+    };
+    assert_ne!(base, libc::MAP_FAILED);
+    let m = base.cast::<libc::pthread_mutex_t>();
+    let mut deadline = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut deadline) };
+    deadline.tv_sec += 1;
+    // SAFETY: the first laid a process-shared mutex out at offset 0 and still maps it.
+    let locked = unsafe { libc::pthread_mutex_timedlock(m, &deadline) };
+    assert!(locked == 0 || locked == libc::ETIMEDOUT, "{locked}");
+    let result = f();
+    if locked == 0 {
+        // SAFETY: this thread holds it.
+        unsafe { libc::pthread_mutex_unlock(m) };
+    }
+    // SAFETY: mapped above, no reference into it remains.
+    unsafe { libc::munmap(base, 4096) };
+    result
+}
+
 #[test]
 fn ctrl_c_ends_a_lock_wait_on_a_stopped_partner_within_a_second() {
-    // The second is stopped at a random moment; with both hammering the lock, it holds it
-    // about half the time. Three rounds per lock make a miss of that case unlikely.
     for sync in ["mutex", "robust"] {
-        for _ in 0..3 {
-            let name = testkit::unique_shm_name();
-            let (first, second) = pair(&name, sync);
-            testkit::kill(second.pid(), libc::SIGSTOP);
+        let name = testkit::unique_shm_name();
+        let (first, second) = pair(&name, sync);
+        testkit::kill(second.pid(), libc::SIGSTOP);
+        let ended = holding_the_lock(&name, || {
             testkit::kill(first.pid(), libc::SIGINT);
-            let ended = ends_within(first.pid(), Duration::from_secs(1));
-            testkit::kill(second.pid(), libc::SIGCONT);
-            assert!(ended, "--sync {sync}: Ctrl-C waited for the stopped second");
-            let out = first.finish();
-            assert_eq!(out.status.signal(), Some(libc::SIGINT), "{}", stderr(&out));
-            assert!(!testkit::shm_exists(&name), "{name} left behind");
-            // The second, woken, finds the first gone.
-            assert!(ends_within(second.pid(), Duration::from_secs(3)));
-            let out = second.finish();
-            assert_eq!(out.status.code(), Some(1));
-            assert_eq!(
-                stderr(&out),
-                "shm_counter: second: the other process has ended; stopping\n"
-            );
-        }
+            ends_within(first.pid(), Duration::from_secs(1))
+        });
+        testkit::kill(second.pid(), libc::SIGCONT);
+        assert!(ended, "--sync {sync}: Ctrl-C waited for the lock");
+        let out = first.finish();
+        assert_eq!(out.status.signal(), Some(libc::SIGINT), "{}", stderr(&out));
+        assert!(!testkit::shm_exists(&name), "{name} left behind");
+        // The second, woken, finds the first gone.
+        assert!(ends_within(second.pid(), Duration::from_secs(3)));
+        let out = second.finish();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            stderr(&out),
+            "shm_counter: second: the other process has ended; stopping\n"
+        );
     }
 }
 
