@@ -425,3 +425,89 @@ fn garbage_in_the_region_is_one_line_on_both_sides() {
         );
     }
 }
+
+#[test]
+fn a_second_second_is_refused() {
+    let name = testkit::unique_shm_name();
+    let (first, second) = pair(&name, "mutex");
+    let out = testkit::run(
+        PROG,
+        &args(&["--backing", "posix", "--name", &name, "--role", "second"]),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!("shm_counter: {name}: a second process is already attached to this first\n")
+    );
+    assert!(out.stdout.is_empty());
+    testkit::kill(first.pid(), libc::SIGTERM);
+    first.finish();
+    second.finish();
+    assert!(!testkit::shm_exists(&name));
+}
+
+#[test]
+fn sigkill_leaves_no_temp_file() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let mut parent = Background::spawn(
+        "env",
+        &args(&[
+            &format!("TMPDIR={}", dir.path().display()),
+            PROG,
+            "--backing",
+            "file",
+            "--loops",
+            "4000000000",
+        ]),
+    );
+    parent.line();
+    testkit::kill(parent.pid(), libc::SIGKILL);
+    parent.finish();
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "a temp file was left behind"
+    );
+}
+
+#[test]
+fn runs_in_separate_pid_namespaces_do_not_collide() {
+    let ns = |loops: &str| {
+        args(&[
+            "-rpf",
+            PROG,
+            "--backing",
+            "posix",
+            "--sync",
+            "atomic",
+            "--loops",
+            loops,
+        ])
+        .into_iter()
+        .map(OsStr::to_owned)
+        .collect::<Vec<_>>()
+    };
+    let probe = Command::new("unshare")
+        .args(["-rpf", "true"])
+        .output()
+        .unwrap();
+    if !probe.status.success() {
+        eprintln!("SKIPPED: unshare -rpf: {}", stderr(&probe).trim());
+        return;
+    }
+    // Both are pid 1 of their namespace: a name made from the pid would be the same. The
+    // first counts long enough for the second to run beside it, and ends by itself (a pid 1
+    // ignores SIGTERM from outside its namespace).
+    let a = ns("10000000");
+    let mut first = Background::spawn(
+        "unshare",
+        &a.iter().map(|s| s.as_os_str()).collect::<Vec<_>>(),
+    );
+    first.line();
+    let b = ns("1000");
+    let out = Command::new("unshare").args(&b).output().unwrap();
+    let first = first.finish();
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("counter = 2000, expected 2000"));
+}
