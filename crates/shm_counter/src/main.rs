@@ -9,8 +9,7 @@
 //! Chapter: `docs/src/shm_counter.md`.
 //!
 //! `--backing` chooses where the counter lives: `file` (a mapped file, incr2/incr3), `anon`
-//! (MAP_SHARED | MAP_ANONYMOUS, incr_map_anon) or `posix` (a POSIX shm object made with the
-//! `shared_memory` crate). `--sync` chooses how the increments are kept apart: `mutex` (a
+//! (MAP_SHARED | MAP_ANONYMOUS, incr_map_anon) or `posix` (a POSIX shm object, shm_open). `--sync` chooses how the increments are kept apart: `mutex` (a
 //! raw_sync mutex in the region), `robust` (a robust pthread mutex, which survives an owner
 //! that dies holding it), `atomic` (fetch_add), or `none` (a load and a store, so updates get
 //! lost).
@@ -89,7 +88,7 @@ enum Backing {
     File,
     /// MAP_SHARED | MAP_ANONYMOUS, shared with the child by fork (incr_map_anon.c)
     Anon,
-    /// A POSIX shared-memory object, made with the shared_memory crate
+    /// A POSIX shared-memory object (shm_open), removed at the end
     Posix,
 }
 
@@ -151,9 +150,9 @@ fn parent_and_child(args: &Args, interrupts: &Interrupts) -> Result<()> {
     // SAFETY: this program starts no threads; the child ends with exit_child.
     match unsafe { fork() }.context("fork")? {
         Fork::Child => {
-            // The child got a copy of `region`, which for --backing posix says "owner": as
-            // owner, shared_memory would shm_unlink the object when it is dropped. The parent
-            // made it and removes it; the child must not.
+            // The child got a copy of `region`, whose guard for --backing posix would
+            // shm_unlink the object when it is dropped. The parent made it and removes it; the
+            // child must not.
             region.disown();
             // SAFETY: getppid has no preconditions.
             let mut parent = ParentPeer(unsafe { libc::getppid() });
@@ -219,7 +218,12 @@ fn first(args: &Args, interrupts: &Interrupts) -> Result<()> {
     // it before the magic word is set, last, by init.
     let counter = unsafe { Counter::init(region.base(), args.sync, args.loops, name) }?;
     // fcntl(fd, F_OFD_SETLK, byte 0): "the first is alive", for the second to see.
-    hold(region.fd(), FIRST_BYTE).context("fcntl F_OFD_SETLK")?;
+    if !hold(region.fd(), FIRST_BYTE).context("fcntl F_OFD_SETLK")? {
+        return Err(Error::msg(
+            name,
+            "another process holds the first's lock on it",
+        ));
+    }
     println!(
         "first: created {name}, sync {}, {} increments each; now start:",
         args.sync.name(),
