@@ -22,10 +22,9 @@
 //! for a region, or `--svg` names something other than a file of yours (one line on stderr),
 //! 2 bad arguments. Ctrl-C ends it within a second, its child reaped, by the signal itself.
 
-use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -243,38 +242,34 @@ fn run(args: &Args) -> Result<()> {
 /// 1. `lstat(path)`: if the name exists, it must be a regular file (not a symlink, a FIFO, a
 ///    device, a directory) that this user owns; anything else is refused before a byte is
 ///    written.
-/// 2. `open(".NAME.RANDOM.tmp", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644)` beside it: a
-///    new file, ours, whatever was planted.
-/// 3. `write`, then `rename(tmp, path)`: the name now points to the new file. rename replaces
-///    a name, it never follows one, so a symlink planted between 1 and 3 is replaced, not
-///    followed. On any error the temp file is removed.
+/// 2. `open(".NAME.XXXXXX.tmp", O_RDWR | O_CREAT | O_EXCL, 0644)` beside it (tempfile's
+///    `NamedTempFile`): a new file, ours, whatever was planted; `O_EXCL` never follows a
+///    symlink.
+/// 3. `write`, then `rename(tmp, path)` (`persist`): the name now points to the new file.
+///    rename replaces a name, it never follows one, so a symlink planted between 1 and 3 is
+///    replaced, not followed. On any error the temp file is removed (dropping it unlinks it).
 fn write_new(path: &Path, contents: &[u8]) -> Result<()> {
     let p = path.display();
     refuse_planted(path)?;
     let Some(name) = path.file_name() else {
         return Err(Error::msg(format!("open {p}"), "not a file name"));
     };
-    let dir = path.parent().unwrap_or(Path::new(""));
-    let tmp = TempName(dir.join(format!(
-        ".{}.{:08x}.tmp",
-        name.to_string_lossy(),
-        common::random_u32()
-    )));
-    let t = tmp.0.display();
-    // open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&tmp.0)
-        .with_context(|| format!("open {t}"))?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let dir = dir.unwrap_or(Path::new("."));
+    // open(".NAME.XXXXXX.tmp", O_RDWR | O_CREAT | O_EXCL, 0644);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{}.", name.to_string_lossy()))
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)
+        .with_context(|| format!("open a temp file in {}", dir.display()))?;
+    let t = tmp.path().display().to_string();
     // write(fd, contents, len);
-    file.write_all(contents)
+    tmp.write_all(contents)
         .with_context(|| format!("write {t}"))?;
     // rename(tmp, path);
-    std::fs::rename(&tmp.0, path).with_context(|| format!("rename {t} {p}"))?;
-    std::mem::forget(tmp);
+    tmp.persist(path)
+        .map_err(|e| Error::new(format!("rename {t} {p}"), e.error))?;
     Ok(())
 }
 
@@ -316,14 +311,6 @@ fn refuse_planted(path: &Path) -> Result<()> {
 }
 
 /// A temp file's name, unlinked when dropped: on every error path of `write_new`.
-struct TempName(PathBuf);
-
-impl Drop for TempName {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// Whether `--only` selects the transport called `name` (everything, without `--only`).
 fn wanted(args: &Args, name: &str) -> bool {
     args.only.is_empty() || args.only.iter().any(|only| name.contains(only.as_str()))
