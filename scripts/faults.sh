@@ -270,6 +270,8 @@ class3() {
     expect_error_full "3 full /dev/shm: posix_shm_write" "fallocate" posix_shm_write --name "/shm-by-example.$r"
     expect_error_full "3 full /dev/shm: shm_counter --backing posix" "$nospc" \
         shm_counter --backing posix --loops 10
+    expect_error_full "3 full /dev/shm: shm_counter --backing shared-memory" "$nospc" \
+        shm_counter --backing shared-memory --loops 10
     expect_error_full "3 full /dev/shm: ipc_bench posix ring" "$nospc" \
         ipc_bench --quick --repeats 1 --only posix --svg "$tmp/full/b.svg"
     expect_error_full "3 full dir: shm_counter --backing file" "$nospc" \
@@ -633,8 +635,10 @@ class8() {
             "$bin_dir/posix_shm_write" --name "/shm-by-example.$(random_hex)" --wait-stdin
         killed_then_cleaned "8 SIGKILL to shm_counter --role first (round $round)" \
             "$bin_dir/shm_counter" --backing posix --name "/shm-by-example.$(random_hex)" --role first
+        killed_then_cleaned "8 SIGKILL to shm_counter --backing shared-memory (round $round)" \
+            "$bin_dir/shm_counter" --backing shared-memory --loops 3000000
         killed_then_cleaned "8 SIGKILL to shm_counter --backing file (round $round)" \
-            "$bin_dir/shm_counter" --backing file --loops 100000000
+            "$bin_dir/shm_counter" --backing file --loops 3000000
         killed_then_cleaned "8 SIGKILL to map_grow_file (round $round)" "$bin_dir/map_grow_file"
         killed_then_cleaned "8 SIGKILL to filesize_vs_mapsize (round $round)" "$bin_dir/filesize_vs_mapsize"
         killed_then_cleaned "8 SIGKILL to ipc_bench (round $round)" \

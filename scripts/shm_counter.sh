@@ -63,6 +63,8 @@ main() {
     run shm_counter --loops 200000 --backing anon
     note "without --name, a random name (another if it is taken), removed at the end"
     run shm_counter --loops 200000 --backing posix
+    note "the same object made with the shared_memory crate, which owns it and unlinks it on drop"
+    run shm_counter --loops 200000 --backing shared-memory
 
     say "A process dies holding the lock"
     note "a robust mutex hands the lock to the next locker with EOWNERDEAD"

@@ -9,7 +9,9 @@
 //! Chapter: `docs/src/shm_counter.md`.
 //!
 //! `--backing` chooses where the counter lives: `file` (a mapped file, incr2/incr3), `anon`
-//! (MAP_SHARED | MAP_ANONYMOUS, incr_map_anon) or `posix` (a POSIX shm object, shm_open). `--sync` chooses how the increments are kept apart: `mutex` (a
+//! (MAP_SHARED | MAP_ANONYMOUS, incr_map_anon), `posix` (a POSIX shm object, shm_open) or
+//! `shared-memory` (the same object, made with the shared_memory crate, whose limits it shows).
+//! `--sync` chooses how the increments are kept apart: `mutex` (a
 //! raw_sync mutex in the region), `robust` (a robust pthread mutex, which survives an owner
 //! that dies holding it), `atomic` (fetch_add), or `none` (a load and a store, so updates get
 //! lost).
@@ -39,6 +41,7 @@ use common::{
     Child, Context, Error, Fork, Interrupts, Mapping, Result, err_exit, exit_child, fork,
     usage_error,
 };
+use shared_memory::{Shmem, ShmemConf, ShmemError};
 use shm_counter::{Counter, FIRST_BYTE, Holder, Peer, REGION, SECOND_BYTE, Sync, hold};
 
 /// Two processes increment one counter in shared memory.
@@ -65,7 +68,8 @@ struct Args {
     #[arg(long, value_name = "PATH")]
     file: Option<PathBuf>,
 
-    /// With --backing posix: the object's name (default: /shm-by-example.shm_counter.RANDOM)
+    /// With --backing posix or shared-memory: the object's name
+    /// (default: /shm-by-example.shm_counter.RANDOM)
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
 
@@ -90,6 +94,8 @@ enum Backing {
     Anon,
     /// A POSIX shared-memory object (shm_open), removed at the end
     Posix,
+    /// The same, made with the shared_memory crate (parent and child only: no descriptor)
+    SharedMemory,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -349,6 +355,7 @@ enum Region {
     Anon(Mapping),
     File(Mapping),
     Posix(Mapping, OwnedFd, String, Option<common::posix::Created>),
+    Crate(Shmem),
 }
 
 impl Region {
@@ -399,6 +406,7 @@ impl Region {
                 let map = unsafe { size_and_map(fd.as_fd(), &name) }?;
                 Ok(Region::Posix(map, fd, name, Some(created)))
             }
+            Backing::SharedMemory => create_with_crate(args.name.as_deref()).map(Region::Crate),
         }
     }
 
@@ -439,6 +447,7 @@ impl Region {
     fn base(&self) -> *mut u8 {
         match self {
             Region::Anon(map) | Region::File(map) | Region::Posix(map, ..) => map.as_ptr(),
+            Region::Crate(shmem) => shmem.as_ptr(),
         }
     }
 
@@ -446,7 +455,9 @@ impl Region {
     fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
         match self {
             Region::Posix(_, fd, ..) => fd.as_fd(),
-            Region::Anon(_) | Region::File(_) => unreachable!("--role needs --backing posix"),
+            Region::Anon(_) | Region::File(_) | Region::Crate(_) => {
+                unreachable!("--role needs --backing posix")
+            }
         }
     }
 
@@ -455,6 +466,7 @@ impl Region {
             Region::Anon(_) => "anon",
             Region::File(_) => "file",
             Region::Posix(..) => "posix",
+            Region::Crate(_) => "shared-memory",
         }
     }
 
@@ -464,6 +476,7 @@ impl Region {
             Region::Anon(_) => "anonymous mapping",
             Region::File(_) => "file",
             Region::Posix(_, _, name, _) => name,
+            Region::Crate(shmem) => shmem.get_os_id(),
         }
     }
 
@@ -473,6 +486,9 @@ impl Region {
             && let Some(created) = created.take()
         {
             created.keep();
+        }
+        if let Region::Crate(shmem) = self {
+            shmem.set_owner(false);
         }
     }
 }
@@ -501,6 +517,53 @@ fn create_object(given: Option<&str>) -> Result<(String, OwnedFd, common::posix:
             }
             Err(e) => return Err(Error::new(format!("create {name}"), e)),
         }
+    }
+}
+
+/// The shared_memory crate's `ShmemConf::create()`: shm_open(O_CREAT | O_EXCL | O_RDWR, 0600),
+/// ftruncate and mmap in one call; the process that created the object owns it, and dropping
+/// the owner's `Shmem` calls shm_unlink. Without --name, a random name, and another one if that
+/// is taken.
+///
+/// Its limit: it hands out no file descriptor, and its ftruncate reserves nothing, so on a
+/// full /dev/shm the first store would die of SIGBUS. The way around it is a second shm_open
+/// of the object by its name, to posix_fallocate it before anything is stored. (No descriptor
+/// also means no OFD lock to tell who is alive: --role uses --backing posix.)
+fn create_with_crate(given: Option<&str>) -> Result<Shmem> {
+    let mut tries = 0;
+    let shmem = loop {
+        let name = match given {
+            Some(name) => name.to_owned(),
+            None => format!("/shm-by-example.shm_counter.{:08x}", common::random_u32()),
+        };
+        match ShmemConf::new().os_id(&name).size(REGION).create() {
+            Ok(shmem) => break shmem,
+            Err(ShmemError::MappingIdExists) if given.is_none() && tries < 10 => tries += 1,
+            Err(e) => return Err(shmem_error(format!("create {name}"), e)),
+        }
+    };
+    let name = shmem.get_os_id();
+    let cname = CString::new(name).map_err(|_| Error::msg(name, "a NUL in the name"))?;
+    // fd = shm_open(name, O_RDWR, 0); posix_fallocate(fd, 0, REGION); close(fd);
+    // On failure, returning drops `shmem`, the owner, which unlinks the object.
+    let fd = common::posix::shm_open(&cname, libc::O_RDWR, 0)
+        .with_context(|| format!("shm_open {name}"))?;
+    common::file::reserve(fd.as_fd(), REGION).with_context(|| format!("fallocate {name}"))?;
+    Ok(shmem)
+}
+
+/// shared_memory's errors carry the errno of the call that failed; show it as perror would.
+fn shmem_error(context: String, err: ShmemError) -> Error {
+    match err {
+        ShmemError::MapCreateFailed(errno)
+        | ShmemError::MapOpenFailed(errno)
+        | ShmemError::UnknownOsError(errno) => {
+            Error::new(context, std::io::Error::from_raw_os_error(errno as i32))
+        }
+        ShmemError::MappingIdExists => {
+            Error::new(context, std::io::Error::from_raw_os_error(libc::EEXIST))
+        }
+        other => Error::msg(context, other.to_string()),
     }
 }
 

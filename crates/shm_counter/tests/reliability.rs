@@ -179,6 +179,7 @@ fn a_full_filesystem_is_one_line_and_nothing_left() {
         &[
             run.replace("$ARGS", "--backing posix --loops 10"),
             run.replace("$ARGS", "--backing posix --name /full --role first"),
+            run.replace("$ARGS", "--backing shared-memory --loops 10"),
         ]
         .join("; "),
     );
@@ -187,6 +188,7 @@ fn a_full_filesystem_is_one_line_and_nothing_left() {
             out,
             "shm_counter: fallocate /shm-by-example.shm_counter.RANDOM: No space left on device\n? 1\n\
              shm_counter: fallocate /full: No space left on device\n? 1\n\
+             shm_counter: fallocate /shm-by-example.shm_counter.RANDOM: No space left on device\n? 1\n\
              fill\n"
         );
     }

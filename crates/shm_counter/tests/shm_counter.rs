@@ -38,9 +38,9 @@ fn every_protected_way_counts_every_increment() {
     let name = testkit::unique_shm_name();
     t.redact_literal(name.clone(), "[NAME]");
     for sync in ["mutex", "robust", "atomic"] {
-        for backing in ["file", "anon", "posix"] {
+        for backing in ["file", "anon", "posix", "shared-memory"] {
             let mut a = vec!["--loops", "20000", "--sync", sync, "--backing", backing];
-            if backing == "posix" {
+            if backing == "posix" || backing == "shared-memory" {
                 a.extend(["--name", &name]);
             }
             let out = Command::new(PROG)
