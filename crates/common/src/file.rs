@@ -117,11 +117,15 @@ pub(crate) fn not_regular(fd: BorrowedFd<'_>) -> io::Result<()> {
 /// ([`crate::default_signals`]).
 pub fn reserve(fd: BorrowedFd<'_>, len: usize) -> io::Result<()> {
     let len = libc::off_t::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
-    // SAFETY: posix_fallocate takes plain values; a bad descriptor is reported as EBADF.
-    // It returns the error number instead of setting errno.
-    match unsafe { libc::posix_fallocate(fd.as_raw_fd(), 0, len) } {
-        0 => Ok(()),
-        errno => Err(io::Error::from_raw_os_error(errno)),
+    loop {
+        // SAFETY: posix_fallocate takes plain values; a bad descriptor is reported as EBADF.
+        // It returns the error number instead of setting errno.
+        match unsafe { libc::posix_fallocate(fd.as_raw_fd(), 0, len) } {
+            0 => return Ok(()),
+            // A signal's handler ran during a long reservation (tmpfs checks): try again.
+            libc::EINTR => continue,
+            errno => return Err(io::Error::from_raw_os_error(errno)),
+        }
     }
 }
 

@@ -34,18 +34,46 @@ extern "C" fn note(signo: libc::c_int) {
     SIGNALLED.store(signo, Ordering::Relaxed);
 }
 
+/// The handler of SIGALRM: nothing. Its only job is to interrupt a system call that waits.
+extern "C" fn tick(_: libc::c_int) {}
+
 /// `sigaction(SIGINT | SIGTERM | SIGHUP, {note, no SA_RESTART})`: from now on these signals are
 /// noted, not fatal, and a system call that waits when one arrives fails with `EINTR`.
+///
+/// That leaves a gap: a signal that lands after the last look and before a `read` or `write`
+/// that then waits (for a child stopped with SIGSTOP) interrupts nothing. So SIGALRM comes too,
+/// every [`EVERY`] (`setitimer(ITIMER_REAL)`), to a handler that does nothing, also without
+/// `SA_RESTART`: no wait of the parent lasts longer than that without a look. A child does not
+/// inherit the timer (fork(2)), and ten signals a second cost the measurement nothing it can
+/// see.
 pub fn catch_signals() -> io::Result<()> {
-    for signo in [libc::SIGHUP, libc::SIGINT, libc::SIGTERM] {
+    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 4] = [
+        (libc::SIGHUP, note),
+        (libc::SIGINT, note),
+        (libc::SIGTERM, note),
+        (libc::SIGALRM, tick),
+    ];
+    for (signo, handler) in handlers {
         // SAFETY: an all-zero sigaction is a valid value (empty mask, no flags).
         let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-        action.sa_sigaction = note as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        // SAFETY: `action` is initialised; `note` only stores into an atomic; a NULL old
-        // action is allowed.
+        action.sa_sigaction = handler as libc::sighandler_t;
+        // SAFETY: `action` is initialised; the handlers only store into an atomic, or do
+        // nothing; a NULL old action is allowed.
         if unsafe { libc::sigaction(signo, &action, std::ptr::null_mut()) } == -1 {
             return Err(io::Error::last_os_error());
         }
+    }
+    let every = libc::timeval {
+        tv_sec: 0,
+        tv_usec: EVERY.as_micros() as libc::suseconds_t,
+    };
+    let timer = libc::itimerval {
+        it_interval: every,
+        it_value: every,
+    };
+    // SAFETY: `timer` is initialised; a NULL old value is allowed.
+    if unsafe { libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut()) } == -1 {
+        return Err(io::Error::last_os_error());
     }
     Ok(())
 }
