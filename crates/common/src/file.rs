@@ -146,6 +146,13 @@ mod tests {
         tempfile::tempdir().unwrap()
     }
 
+    /// A new file with `bytes` in it, in a directory of the test's own.
+    fn put(path: &Path, bytes: &[u8]) {
+        use std::io::Write;
+        let mut file = File::create_new(path).unwrap();
+        file.write_all(bytes).unwrap();
+    }
+
     #[test]
     fn creates_a_new_file_with_the_mode() {
         let d = dir();
@@ -159,7 +166,7 @@ mod tests {
     fn truncates_an_own_file() {
         let d = dir();
         let path = d.path().join("f");
-        std::fs::write(&path, b"old").unwrap();
+        put(&path, b"old");
         let file = create(&path, 0o644).unwrap();
         assert_eq!(file.metadata().unwrap().len(), 0);
     }
@@ -168,7 +175,7 @@ mod tests {
     fn refuses_a_symlink_and_leaves_its_target() {
         let d = dir();
         let target = d.path().join("target");
-        std::fs::write(&target, b"keep").unwrap();
+        put(&target, b"keep");
         let link = d.path().join("link");
         std::os::unix::fs::symlink(&target, &link).unwrap();
         let err = create(&link, 0o644).unwrap_err();

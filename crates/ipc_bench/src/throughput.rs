@@ -192,8 +192,8 @@ impl Channel {
             Transport::File => {
                 let what = format!("a temp file in {}", std::env::temp_dir().display());
                 let file = tempfile::tempfile().with_context(|| format!("open {what}"))?;
-                // ftruncate(fd, 2 * msg); pwrite and pread, not a mapping: a full disk is
-                // an error from pwrite, never a signal.
+                // ftruncate(fd, 2 * msg); no posix_fallocate: pwrite and pread, not a
+                // mapping, so a full disk is an error from pwrite, never a signal.
                 file.set_len((FILE_SLOTS * msg) as u64)
                     .with_context(|| format!("ftruncate {what}"))?;
                 let (nr, nw) = io::pipe().context("pipe")?;
