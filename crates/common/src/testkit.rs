@@ -487,3 +487,56 @@ pub fn assert_signals_leave_no_temp_file(program: &str, target_tmpdir: &str) {
         assert_eq!(left, 0, "temp file left after {status}");
     }
 }
+
+/// A command that runs in a new user and mount namespace (`unshare -rm`) where `dir` (which
+/// must exist) is a 64 KiB tmpfs, filled by a file `fill` to all but `free` bytes, and is the
+/// current directory, with the umask 022. The caller adds what to run there: the program and
+/// its arguments (`.arg(PROG).args(...)`), or a script
+/// (`.args(["sh", "-c", SCRIPT, "sh", ARGS...])`). `None`, with `SKIPPED` on stderr, where user
+/// namespaces or tmpfs mounts are not available (tried once per test binary).
+pub fn in_full_tmpfs(dir: &Path, free: usize) -> Option<Command> {
+    const SETUP: &str = r#"umask 022
+mount -t tmpfs -o size=64k tmpfs "$FULL" && head -c $((65536 - FREE)) /dev/zero > "$FULL/fill" &&
+cd "$FULL" || { echo "in_full_tmpfs: setting up a full tmpfs at $FULL failed" >&2; exit 99; }
+unset FULL FREE
+exec "$0" "$@""#;
+    static AVAILABLE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    let available = AVAILABLE.get_or_init(|| {
+        let probe = Command::new("unshare")
+            .args([
+                "-rm",
+                "sh",
+                "-c",
+                r#"mount -t tmpfs -o size=64k tmpfs "$0""#,
+            ])
+            .arg(dir)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !probe.status.success() {
+            return Err(String::from_utf8_lossy(&probe.stderr).trim().to_owned());
+        }
+        Ok(())
+    });
+    if let Err(why) = available {
+        eprintln!("SKIPPED: unshare -rm with a tmpfs mount failed ({why}): full tmpfs not checked");
+        return None;
+    }
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-rm", "sh", "-c", SETUP])
+        .env("FULL", dir)
+        .env("FREE", free.to_string());
+    Some(cmd)
+}
+
+/// Writes `contents` to `path` and gives the file to another user (uid and gid 65534), for
+/// the tests that such a file is neither truncated nor written. Only root can give a file
+/// away (and only to a user its namespace maps): elsewhere `false`, with `SKIPPED` on stderr.
+pub fn another_users_file(path: &Path, contents: &[u8]) -> bool {
+    std::fs::write(path, contents).unwrap();
+    if let Err(e) = std::os::unix::fs::chown(path, Some(65534), Some(65534)) {
+        eprintln!("SKIPPED: cannot make a file another user owns (chown: {e})");
+        return false;
+    }
+    true
+}

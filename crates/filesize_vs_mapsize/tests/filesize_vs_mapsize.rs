@@ -274,29 +274,16 @@ fn on_a_full_filesystem_an_error_not_a_sigbus_that_passes_for_the_lesson() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let m = dir.path().join("m");
     std::fs::create_dir(&m).unwrap();
-    let mount = "mount -t tmpfs -o size=64k tmpfs \"$M\"";
-    let probe = Command::new("unshare")
-        .args(["-rm", "sh", "-c", mount])
-        .env("M", &m)
-        .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED: unshare -rm with a tmpfs mount is not available here");
-        return;
-    }
-    let script = format!(
-        "{mount} && head -c 61440 /dev/zero > \"$M/fill\" && cd \"$M\" && exec \"$0\" \"$@\""
-    );
     let mut t = Transcript::new(dir.path());
     t.comment("each run: a 64 KiB tmpfs mounted at [DIR]/m, all but 4096 bytes used; TMPDIR=[DIR]/m; cd [DIR]/m");
     for args in [vec![], vec!["f", "5000", "15000"]] {
+        let Some(mut full) = testkit::in_full_tmpfs(&m, 4096) else {
+            return;
+        };
         let out = run_shown(
             &mut t,
             format!("filesize_vs_mapsize {}", args.join(" ")).trim_end(),
-            Command::new("unshare")
-                .args(["-rm", "sh", "-c", &script, PROG])
-                .args(&args)
-                .env("M", &m)
-                .env("TMPDIR", &m),
+            full.arg(PROG).args(&args).env("TMPDIR", &m),
         );
         assert_eq!(out.status.code(), Some(1));
     }
@@ -334,15 +321,11 @@ fn sigkill_at_any_moment_leaves_nothing_in_tmpdir() {
 
 #[test]
 fn another_users_file_is_not_truncated() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: only root can give a file to another user");
-        return;
-    }
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let path = dir.path().join("theirs");
-    std::fs::write(&path, "keep").unwrap();
-    std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+    if !testkit::another_users_file(&path, b"keep") {
+        return;
+    }
     let out = testkit::run(PROG, &[path.as_os_str(), "1".as_ref(), "1".as_ref()]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();

@@ -231,27 +231,34 @@ fn sigkill_of_the_benchmark_leaves_no_child_and_no_object() {
     assert!(left.is_empty(), "left {left:?}");
 }
 
-/// A quick run that writes its chart to `svg`; output and whether it ended within 30 s.
-fn quick_to(svg: &Path, dir: &Path) -> Output {
-    let child = Command::new(PROG)
-        .args([
-            "--quick",
-            "--only",
-            "pipe",
-            "--repeats",
-            "1",
-            "--bytes",
-            "4096",
-        ])
-        .arg("--svg")
-        .arg(svg)
-        .env("TMPDIR", dir)
+/// Runs `cmd` with an empty stdin to the end, 30 s at most (then kills it and fails the test).
+fn run_bounded(cmd: &mut Command) -> Output {
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     ends_within(child, Duration::from_secs(30), "it was started").0
+}
+
+/// A quick run that writes its chart to `svg`, ended within 30 s.
+fn quick_to(svg: &Path, dir: &Path) -> Output {
+    run_bounded(
+        Command::new(PROG)
+            .args([
+                "--quick",
+                "--only",
+                "pipe",
+                "--repeats",
+                "1",
+                "--bytes",
+                "4096",
+            ])
+            .arg("--svg")
+            .arg(svg)
+            .env("TMPDIR", dir),
+    )
 }
 
 fn mkfifo(path: &Path) {
@@ -314,15 +321,11 @@ fn the_chart_is_never_written_through_a_symlink_or_into_a_non_file() {
 
 #[test]
 fn another_users_chart_is_not_replaced() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: another user's file needs root to make");
-        return;
-    }
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let theirs = dir.path().join("theirs.svg");
-    std::fs::write(&theirs, "theirs\n").unwrap();
-    std::os::unix::fs::chown(&theirs, Some(65534), None).unwrap();
+    if !testkit::another_users_file(&theirs, b"theirs\n") {
+        return;
+    }
     let out = quick_to(&theirs, dir.path());
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -333,38 +336,6 @@ fn another_users_chart_is_not_replaced() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "theirs\n");
-}
-
-/// Runs `script` (sh, with $0 = ipc_bench, $1 = a directory) in a user and mount namespace of
-/// its own; None (after saying SKIPPED) where namespaces are not available.
-fn in_namespace(script: &str, dir: &Path) -> Option<Output> {
-    let probe = Command::new("unshare")
-        .args(["-rm", "true"])
-        .stderr(Stdio::piped())
-        .output();
-    match probe {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => {
-            eprintln!(
-                "SKIPPED: unshare -rm: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-            return None;
-        }
-        Err(e) => {
-            eprintln!("SKIPPED: unshare: {e}");
-            return None;
-        }
-    }
-    let child = Command::new("unshare")
-        .args(["-rm", "sh", "-c", script, PROG])
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    Some(ends_within(child, Duration::from_secs(30), "it was started").0)
 }
 
 /// `ipc_bench: fallocate /shm-by-example.ipc_bench.1a2b3c4d: ...` with the random part as
@@ -386,12 +357,12 @@ fn redact_name(stderr: &[u8]) -> String {
 #[test]
 fn a_full_dev_shm_is_one_line_not_a_sigbus() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
-    let script = r#"mount -t tmpfs -o size=64k tmpfs /dev/shm && head -c 65536 /dev/zero >/dev/shm/fill || exit 99
-"$0" --quick --only "POSIX shm, futex" --svg "$1/chart.svg"
-echo "status $?, left in /dev/shm: $(ls -A /dev/shm | tr '\n' ' ')""#;
-    let Some(out) = in_namespace(script, dir.path()) else {
+    let Some(mut full) = testkit::in_full_tmpfs("/dev/shm".as_ref(), 0) else {
         return;
     };
+    let script = r#""$0" --quick --only "POSIX shm, futex" --svg "$1/chart.svg"
+echo "status $?, left in /dev/shm: $(ls -A /dev/shm | tr '\n' ' ')""#;
+    let out = run_bounded(full.args(["sh", "-c", script, PROG]).arg(dir.path()));
     assert_eq!(
         redact_name(&out.stderr),
         "ipc_bench: fallocate /shm-by-example.ipc_bench.XXXXXXXX: No space left on device\n"
@@ -407,12 +378,12 @@ fn a_full_tmpdir_is_one_line_not_a_sigbus() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let full = dir.path().join("full");
     std::fs::create_dir(&full).unwrap();
-    let script = r#"mount -t tmpfs -o size=64k tmpfs "$1/full" && head -c 65536 /dev/zero >"$1/full/fill" || exit 99
-TMPDIR=$1/full "$0" --quick --only "mapped file" --svg "$1/chart.svg"
-echo "status $?, left: $(ls -A "$1/full" | tr '\n' ' ')""#;
-    let Some(out) = in_namespace(script, dir.path()) else {
+    let Some(mut in_full) = testkit::in_full_tmpfs(&full, 0) else {
         return;
     };
+    let script = r#"TMPDIR=$1/full "$0" --quick --only "mapped file" --svg "$1/chart.svg"
+echo "status $?, left: $(ls -A "$1/full" | tr '\n' ' ')""#;
+    let out = run_bounded(in_full.args(["sh", "-c", script, PROG]).arg(dir.path()));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         format!(
@@ -429,19 +400,15 @@ echo "status $?, left: $(ls -A "$1/full" | tr '\n' ' ')""#;
 #[test]
 fn ulimit_f_0_is_one_line_not_a_sigxfsz() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
-    let child = Command::new("sh")
-        .args([
-            "-c",
-            r#"ulimit -f 0; exec "$0" --quick --only "POSIX shm, futex" --svg "$1/chart.svg""#,
-            PROG,
-        ])
-        .arg(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (out, _) = ends_within(child, Duration::from_secs(30), "it was started");
+    let out = run_bounded(
+        Command::new("sh")
+            .args([
+                "-c",
+                r#"ulimit -f 0; exec "$0" --quick --only "POSIX shm, futex" --svg "$1/chart.svg""#,
+                PROG,
+            ])
+            .arg(dir.path()),
+    );
     assert_eq!(
         redact_name(&out.stderr),
         "ipc_bench: ftruncate /shm-by-example.ipc_bench.XXXXXXXX: File too large\n"

@@ -338,56 +338,30 @@ fn past_ulimit_f_an_error_not_sigxfsz() {
     t.assert_eq(file!["transcripts/ulimit.txt"]);
 }
 
-/// Runs map_grow_file in a new mount namespace, with a 64 KiB tmpfs mounted at `dir/m` and
-/// filled, TMPDIR pointing into it, after the shell commands `setup` (`&& cmd`, or empty). None (and `SKIPPED` on stderr) where
-/// user namespaces or tmpfs mounts are not available.
-fn on_full_tmpfs(dir: &std::path::Path, setup: &str, args: &[&str]) -> Option<Command> {
-    let m = dir.join("m");
-    std::fs::create_dir_all(&m).unwrap();
-    let probe = Command::new("unshare")
-        .args([
-            "-rm",
-            "sh",
-            "-c",
-            "mount -t tmpfs -o size=64k tmpfs \"$0\"",
-            m.to_str()?,
-        ])
-        .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED: unshare -rm with a tmpfs mount is not available here");
-        return None;
-    }
-    let script = format!(
-        "mount -t tmpfs -o size=64k tmpfs \"$M\" && head -c 65536 /dev/zero > \"$M/fill\" \
-         && cd \"$M\" {setup} && exec \"$0\" \"$@\""
-    );
-    let mut cmd = Command::new("unshare");
-    cmd.args(["-rm", "sh", "-c", &script, PROG])
-        .args(args)
-        .env("M", &m)
-        .env("TMPDIR", &m);
-    Some(cmd)
-}
-
 #[test]
 fn on_a_full_filesystem_an_error_not_sigbus() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let d = dir.path();
+    let m = d.join("m");
+    std::fs::create_dir(&m).unwrap();
     let mut t = Transcript::new(d);
     t.comment("each run: a 64 KiB tmpfs mounted at [DIR]/m, full; TMPDIR=[DIR]/m; cd [DIR]/m");
     for args in [vec![], vec!["log"], vec!["--append", "3", "log"]] {
-        let Some(cmd) = on_full_tmpfs(d, "", &args) else {
+        let Some(mut cmd) = testkit::in_full_tmpfs(&m, 0) else {
             return;
         };
+        cmd.arg(PROG).args(&args).env("TMPDIR", &m);
         let shown = format!("map_grow_file {}", args.join(" "));
         let out = run_with(&mut t, shown.trim_end(), cmd, b"");
         assert_eq!(out.status.code(), Some(1));
     }
     // The follower, given a file with holes: a load from a hole needs a page, and there is none.
-    let setup = "&& truncate -s 1M sparse";
-    let Some(cmd) = on_full_tmpfs(d, setup, &["--follow", "sparse"]) else {
+    let Some(mut cmd) = testkit::in_full_tmpfs(&m, 0) else {
         return;
     };
+    let script = r#"truncate -s 1M sparse && exec "$0" "$@""#;
+    cmd.args(["sh", "-c", script, PROG, "--follow", "sparse"])
+        .env("TMPDIR", &m);
     let out = run_with(
         &mut t,
         "truncate -s 1M sparse; echo 'appended record 3: x' | map_grow_file --follow sparse",
@@ -429,15 +403,11 @@ fn sigkill_at_any_moment_leaves_nothing_in_tmpdir() {
 
 #[test]
 fn another_users_file_is_not_truncated() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: only root can give a file to another user");
-        return;
-    }
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let path = dir.path().join("theirs");
-    std::fs::write(&path, "keep").unwrap();
-    std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+    if !testkit::another_users_file(&path, b"keep") {
+        return;
+    }
     let out = testkit::run(PROG, &["--append".as_ref(), "1".as_ref(), path.as_os_str()]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();

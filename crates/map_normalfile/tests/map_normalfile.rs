@@ -7,7 +7,6 @@
 use std::ffi::OsStr;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use common::testkit::{self, Transcript};
 use snapbox::file;
@@ -297,35 +296,6 @@ fn sigint_and_sigterm_while_holding_leave_the_file_and_nothing_else() {
     }
 }
 
-/// Runs `sh -c SCRIPT sh WRITER READER DIR` (`$1`, `$2`, `$3`) in a new user and mount
-/// namespace (`unshare -rm`) where DIR is a 64 KiB tmpfs filled to the last byte by a file
-/// `fill`. `None`, with `SKIPPED` on stderr, where user namespaces are not available.
-fn in_full_tmpfs(dir: &Path, script: &str) -> Option<Output> {
-    let probe = Command::new("unshare").args(["-rm", "true"]).output();
-    if !probe.is_ok_and(|out| out.status.success()) {
-        eprintln!("SKIPPED: unshare -rm failed (no user namespaces): full tmpfs not checked");
-        return None;
-    }
-    let setup = r#"umask 022; mount -t tmpfs -o size=64k tmpfs "$3" && cd "$3" &&
-head -c 65536 /dev/zero > fill || exit 99"#;
-    let out = Command::new("unshare")
-        .args([
-            "-rm",
-            "sh",
-            "-c",
-            &format!("{setup}\n{script}"),
-            "sh",
-            WRITER,
-            READER,
-        ])
-        .arg(dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_ne!(out.status.code(), Some(99), "setup failed: {out:?}");
-    Some(out)
-}
-
 /// A full tmpfs: the writer fails at its write (or its fallocate) with ENOSPC, never by
 /// SIGBUS at a store; the reader refuses a file with a hole, whose read would fault there.
 #[test]
@@ -339,9 +309,13 @@ truncate -s 40 hole
 echo '$ map_normalfile2 hole'
 "$2" hole 2>&1; echo "? $?"
 "#;
-    let Some(out) = in_full_tmpfs(dir.path(), script) else {
+    let Some(mut full) = testkit::in_full_tmpfs(dir.path(), 0) else {
         return;
     };
+    let out = full
+        .args(["sh", "-c", script, "sh", WRITER, READER])
+        .output()
+        .unwrap();
     let mut t = Transcript::new(dir.path());
     t.comment("in unshare -rm: the current directory is a 64 KiB tmpfs, full");
     t.output(&out);
@@ -375,9 +349,7 @@ fn a_file_size_limit_is_an_error_not_sigxfsz() {
 fn another_users_file_is_not_truncated() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let file = dir.path().join("test_shm");
-    std::fs::write(&file, b"theirs").unwrap();
-    if std::os::unix::fs::chown(&file, Some(65534), Some(65534)).is_err() {
-        eprintln!("SKIPPED: not root, cannot make a file another user owns");
+    if !testkit::another_users_file(&file, b"theirs") {
         return;
     }
     let mut t = Transcript::new(dir.path());

@@ -239,34 +239,6 @@ fn run_bounded(program: &str, args: &[&OsStr]) -> Output {
     child.wait_with_output().unwrap()
 }
 
-/// Runs `sh -c SCRIPT sh WRITER READER` (the programs are `$1` and `$2`) in a new user and mount namespace (`unshare -rm`)
-/// whose `/dev/shm` is a 64 KiB tmpfs filled to the last byte by a file `fill`. `None`, with
-/// `SKIPPED` on stderr, where user namespaces are not available.
-fn in_full_dev_shm(script: &str) -> Option<Output> {
-    let probe = Command::new("unshare").args(["-rm", "true"]).output();
-    if !probe.is_ok_and(|out| out.status.success()) {
-        eprintln!("SKIPPED: unshare -rm failed (no user namespaces): full /dev/shm not checked");
-        return None;
-    }
-    let setup = "umask 022; mount -t tmpfs -o size=64k tmpfs /dev/shm && \
-                 head -c 65536 /dev/zero > /dev/shm/fill || exit 99";
-    let out = Command::new("unshare")
-        .args([
-            "-rm",
-            "sh",
-            "-c",
-            &format!("{setup}\n{script}"),
-            "sh",
-            WRITER,
-            READER,
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_ne!(out.status.code(), Some(99), "setup failed: {out:?}");
-    Some(out)
-}
-
 /// A full /dev/shm: ftruncate succeeds there (it reserves nothing), and the notes' first
 /// store into the mapping dies of SIGBUS. The writer reserves the page first and reports
 /// ENOSPC, unlinking what it created; the reader refuses an object with a hole, whose read
@@ -281,9 +253,13 @@ truncate -s 36 /dev/shm/hole
 echo '$ posix_shm_read --name /hole; ls /dev/shm'
 "$2" --name /hole 2>&1; echo "? $?"; ls /dev/shm
 "#;
-    let Some(out) = in_full_dev_shm(script) else {
+    let Some(mut full) = testkit::in_full_tmpfs("/dev/shm".as_ref(), 0) else {
         return;
     };
+    let out = full
+        .args(["sh", "-c", script, "sh", WRITER, READER])
+        .output()
+        .unwrap();
     let d = dir();
     let mut t = Transcript::new(d.path());
     t.comment("in unshare -rm: /dev/shm is a 64 KiB tmpfs, full");

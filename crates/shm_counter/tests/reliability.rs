@@ -124,14 +124,10 @@ fn a_file_path_that_is_not_a_new_or_own_regular_file_is_refused() {
     assert_eq!(std::fs::read(d.join("target")).unwrap(), b"keep me\n");
 
     // Another user's file: not truncated, not written. Only root can make one to try.
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: another user's file (needs root to make one)");
+    let theirs = d.join("theirs");
+    if !testkit::another_users_file(&theirs, b"theirs\n") {
         return;
     }
-    let theirs = d.join("theirs");
-    std::fs::write(&theirs, "theirs\n").unwrap();
-    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
     let out = testkit::run(
         PROG,
         &args(&["--backing", "file", "--file", theirs.to_str().unwrap()]),
@@ -147,25 +143,15 @@ fn a_file_path_that_is_not_a_new_or_own_regular_file_is_refused() {
     assert_eq!(std::fs::read(&theirs).unwrap(), b"theirs\n");
 }
 
-/// Runs `script` with `PROG` in a user and mount namespace where `dir` is a full 64 KiB tmpfs;
-/// None (and SKIPPED on stderr) where namespaces are not available.
+/// Runs `script` (with `$P` the program), then `ls DIR`, where `dir` is a full 64 KiB tmpfs,
+/// and returns its stdout; None (and SKIPPED on stderr) where namespaces are not available.
 fn on_a_full_tmpfs(dir: &str, script: &str) -> Option<String> {
-    let sh = format!(
-        "mount -t tmpfs -o size=64k tmpfs {dir} || exit 99; \
-         head -c 65536 /dev/zero > {dir}/fill 2>/dev/null; {script}; ls {dir}"
-    );
-    let out = Command::new("unshare")
-        .args(["-rm", "sh", "-c", &sh])
+    let out = testkit::in_full_tmpfs(Path::new(dir), 0)?
+        .args(["sh", "-c", &format!("{script}; ls {dir}")])
         .env("P", PROG)
         .output()
         .unwrap();
-    if !out.status.success() {
-        eprintln!(
-            "SKIPPED: unshare -rm + mount tmpfs failed: {}",
-            stderr(&out).trim()
-        );
-        return None;
-    }
+    assert!(out.status.success(), "{}", stderr(&out));
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
