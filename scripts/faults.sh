@@ -281,20 +281,32 @@ class3() {
     expect_error_full "3 full dir: map_normalfile1" "$nospc" map_normalfile1 --hold 0 "$tmp/full/m"
     expect_error_full "3 full dir: map_grow_file" "$nospc" map_grow_file "$tmp/full/g"
     expect_error_full "3 full dir: filesize_vs_mapsize" "$nospc" filesize_vs_mapsize "$tmp/full/s" 5000 20000
-    # A reader of an object with holes (sized, never written) on a full tmpfs: a read faults.
-    local label="3 full /dev/shm: posix_shm_read of an object with holes"
-    if wanted "$label"; then
-        if ((${#ns_opts[@]} == 0)); then
-            skip "$label" "no mount namespace here"
-        else
+    # A reader of an object with a hole (sized, never written) on a full tmpfs: a read there
+    # faults. With blocks reserved past its end too (fallocate --keep-size), which st_blocks
+    # counts and SEEK_HOLE does not.
+    local keep size prog args
+    for keep in "" "blocks past the end"; do
+        for prog in posix_shm_read map_normalfile2 shm_counter; do
+            label="3 full /dev/shm: $prog on an object with a hole${keep:+, $keep}"
+            wanted "$label" || continue
+            if ((${#ns_opts[@]} == 0)); then
+                skip "$label" "no mount namespace here"
+                continue
+            fi
+            case $prog in
+                posix_shm_read) size=36 args=(--name "/shm-by-example.$r") ;;
+                map_normalfile2) size=8192 args=("/dev/shm/shm-by-example.$r") ;;
+                shm_counter) size=4096 args=(--backing posix --role second --name "/shm-by-example.$r") ;;
+            esac
             # shellcheck disable=SC2016 # the script is for the inner bash
             capture 20 "${full_cmd[@]}" bash -c \
-                'rm /dev/shm/.fill; truncate -s 36 "/dev/shm/$1"; chmod 600 "/dev/shm/$1"
-                 cat /dev/zero >/dev/shm/.fill 2>/dev/null; exec "$2" --name "/$1"' \
-                bash "shm-by-example.$r" "$bin_dir/posix_shm_read"
-            one_line_error "$label" posix_shm_read ""
-        fi
-    fi
+                'f=/dev/shm/shm-by-example.$1; rm /dev/shm/.fill; truncate -s "$2" "$f"; chmod 600 "$f"
+                 [[ -z $3 ]] || fallocate -n -o 65536 -l 4096 "$f"
+                 cat /dev/zero >/dev/shm/.fill 2>/dev/null; shift 3; exec "$@"' \
+                bash "$r" "$size" "$keep" "$bin_dir/$prog" "${args[@]}"
+            one_line_error "$label" "$prog" ""
+        done
+    done
 
     # ulimit -f 0: a file may not grow at all. SIGXFSZ would kill; EFBIG is the error.
     local line args a prog label

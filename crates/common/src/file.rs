@@ -129,12 +129,26 @@ pub fn reserve(fd: BorrowedFd<'_>, len: usize) -> io::Result<()> {
     }
 }
 
-/// Whether every byte below the file's size has a block behind it (`st_blocks` covers
-/// `st_size`), as after [`reserve`]. A reader of a writer's object uses it to refuse one
-/// with holes: on a full tmpfs, even a read of a hole needs a new page, and faults.
-pub fn is_allocated(file: &File) -> io::Result<bool> {
-    let st = file.metadata()?;
-    Ok(st.blocks() * 512 >= st.size())
+/// Whether the file has a hole below its size: `lseek(fd, 0, SEEK_HOLE)` finds one before
+/// `st_size`. A reader of an object another process wrote refuses one with holes: on a full
+/// tmpfs even a read of a hole needs a new page, and there is none: SIGBUS.
+///
+/// Not `st_blocks`: blocks reserved past the end of the file (`fallocate --keep-size`) count
+/// there too, while the page a reader will touch stays a hole. On tmpfs, a page reserved by
+/// `posix_fallocate` and never written also counts as a hole here; the writers in this project
+/// write every page they reserve. A filesystem without `SEEK_HOLE` reports none (the whole
+/// file is data), as lseek(2) allows.
+pub fn has_holes(file: &File) -> io::Result<bool> {
+    let size = file.metadata()?.len();
+    if size == 0 {
+        return Ok(false);
+    }
+    // SAFETY: lseek takes plain values; errors are reported through errno.
+    let hole = unsafe { libc::lseek(file.as_raw_fd(), 0, libc::SEEK_HOLE) };
+    if hole == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((hole as u64) < size)
 }
 
 #[cfg(test)]
@@ -218,6 +232,24 @@ mod tests {
         file.set_len(10_000).unwrap();
         reserve(file.as_fd(), 10_000).unwrap();
         assert_eq!(file.metadata().unwrap().len(), 10_000);
-        assert!(is_allocated(&file).unwrap());
+        assert!(file.metadata().unwrap().blocks() * 512 >= 10_000);
+    }
+
+    #[test]
+    fn a_hole_is_seen_even_with_blocks_past_the_end() {
+        let d = dir();
+        let file = create(&d.path().join("f"), 0o600).unwrap();
+        file.set_len(36).unwrap();
+        assert!(has_holes(&file).unwrap());
+        // fallocate(FALLOC_FL_KEEP_SIZE) past the end: st_blocks grows, page 0 stays a hole.
+        // SAFETY: plain values; the descriptor is open.
+        let rc = unsafe {
+            libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, 65536, 4096)
+        };
+        assert_eq!(rc, 0, "{}", io::Error::last_os_error());
+        assert!(has_holes(&file).unwrap());
+        use std::io::Write;
+        (&file).write_all(&[1; 36]).unwrap();
+        assert!(!has_holes(&file).unwrap());
     }
 }

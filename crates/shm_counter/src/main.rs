@@ -424,19 +424,18 @@ impl Region {
                 err
             }
         })?;
-        // fstat: exactly one page, every byte of it allocated. A shorter object would fault
-        // past its end; one with holes could fault on a full /dev/shm even on a read.
+        // fstat, lseek(SEEK_HOLE): exactly one page, with no hole. A shorter object would
+        // fault past its end; one with a hole could fault on a full /dev/shm even on a read.
         let file = std::fs::File::from(fd.try_clone().context("dup")?);
         let size = file
             .metadata()
             .with_context(|| format!("fstat {name}"))?
             .len();
-        let allocated =
-            common::file::is_allocated(&file).with_context(|| format!("fstat {name}"))?;
-        if size != REGION as u64 || !allocated {
+        let holes = common::file::has_holes(&file).with_context(|| format!("lseek {name}"))?;
+        if size != REGION as u64 || holes {
             return Err(Error::msg(name, "not a shm_counter region"));
         }
-        // SAFETY: the object is REGION bytes, all allocated (checked just above). Another user
+        // SAFETY: the object is REGION bytes, with no hole (checked just above). Another user
         // could shrink it afterwards (ftruncate): the mapping would then fault; only the
         // object's owner, the first, can do that (mode 0600).
         let map = unsafe { Mapping::new(REGION, RW, libc::MAP_SHARED, Some(fd.as_fd()), 0) }

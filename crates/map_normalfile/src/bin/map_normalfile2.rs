@@ -88,8 +88,8 @@ fn run(args: &Args) -> Result<()> {
     // behind it (a hole, as `truncate -s 40` makes) needs a new page, and on a full tmpfs it
     // raises SIGBUS. map_normalfile1 reserves its blocks; a file with a hole is not its work.
     // (On a disk filesystem a hole reads as zeros without taking space.)
-    let allocated = common::file::is_allocated(&file).with_context(|| format!("fstat {path}"))?;
-    if !allocated && on_tmpfs(&file).with_context(|| format!("fstatfs {path}"))? {
+    let holes = common::file::has_holes(&file).with_context(|| format!("lseek {path}"))?;
+    if holes && on_tmpfs(&file).with_context(|| format!("fstatfs {path}"))? {
         return Err(Error::msg(
             path.to_string(),
             "file has a hole (bytes never written) on tmpfs, where reading it could fault; map_normalfile1 writes no holes",

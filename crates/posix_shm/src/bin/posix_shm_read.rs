@@ -77,8 +77,8 @@ fn run(args: &Args) -> Result<()> {
     // Not in the notes: a page of the object that was never written or reserved is a hole,
     // and on a full /dev/shm even reading a hole through a mapping needs a new page: SIGBUS.
     // The writer reserves its page (posix_fallocate); an object with a hole is not its work.
-    let allocated = common::file::is_allocated(&file).with_context(|| format!("fstat {n}"))?;
-    if !allocated {
+    let holes = common::file::has_holes(&file).with_context(|| format!("lseek {n}"))?;
+    if holes {
         let why = "the object has a page that was never written (a hole), \
                    not a student record; left alone";
         return Err(Error::msg(format!("shm_open {n}"), why));
