@@ -243,9 +243,8 @@ mod tests {
         assert!(has_holes(&file).unwrap());
         // fallocate(FALLOC_FL_KEEP_SIZE) past the end: st_blocks grows, page 0 stays a hole.
         // SAFETY: plain values; the descriptor is open.
-        let rc = unsafe {
-            libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, 65536, 4096)
-        };
+        let rc =
+            unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, 65536, 4096) };
         assert_eq!(rc, 0, "{}", io::Error::last_os_error());
         assert!(has_holes(&file).unwrap());
         use std::io::Write;
