@@ -239,6 +239,20 @@ class2() {
         done
     done < <(writers)
 
+    # The chart's directory itself planted as a symlink (ipc_bench's default is target/...).
+    local label="2 symlinked directory: ipc_bench --svg DIR/chart.svg"
+    if wanted "$label"; then
+        mkdir "$tmp/elsewhere"
+        ln -s "$tmp/elsewhere" "$tmp/linkdir"
+        capture 20 "$bin_dir/ipc_bench" --quick --only memcpy --svg "$tmp/linkdir/chart.svg"
+        if [[ -n $(ls -A "$tmp/elsewhere") ]]; then
+            fail "$label" "wrote through the symlink: $(ls -A "$tmp/elsewhere")"
+        else
+            one_line_error "$label" ipc_bench "symbolic link"
+        fi
+        rm -rf -- "$tmp/elsewhere" "$tmp/linkdir"
+    fi
+
     # Readers and POSIX names: a FIFO must not block them, a directory must not be read.
     mkfifo "$tmp/fifo"
     expect_error "2 fifo: map_normalfile2" "not a regular file" 10 map_normalfile2 "$tmp/fifo"

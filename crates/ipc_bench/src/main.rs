@@ -264,8 +264,10 @@ fn write_new(path: &Path, contents: &[u8]) -> Result<()> {
         .tempfile_in(dir)
         .with_context(|| format!("open a temp file in {}", dir.display()))?;
     let t = tmp.path().display().to_string();
-    // write(fd, contents, len);
-    tmp.write_all(contents)
+    // write(fd, contents, len); through the File itself: NamedTempFile's own Write adds the path
+    // to the error in a style of its own.
+    tmp.as_file_mut()
+        .write_all(contents)
         .with_context(|| format!("write {t}"))?;
     // rename(tmp, path);
     tmp.persist(path)
@@ -277,6 +279,17 @@ fn write_new(path: &Path, contents: &[u8]) -> Result<()> {
 /// of `write_new`, also run before measuring, so that a minute is not spent for nothing).
 fn refuse_planted(path: &Path) -> Result<()> {
     let p = path.display();
+    // lstat(dirname(path)): the directory the chart goes into must not be a symlink either
+    // (`target` planted by another user where anyone may write), or the temp file and the
+    // rename would land wherever it points.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && std::fs::symlink_metadata(dir).is_ok_and(|st| st.file_type().is_symlink())
+    {
+        return Err(Error::msg(
+            format!("open {}", dir.display()),
+            "a symbolic link; not followed",
+        ));
+    }
     // lstat(path);
     match std::fs::symlink_metadata(path) {
         Ok(st) => {
