@@ -239,6 +239,25 @@ class2() {
         done
     done < <(writers)
 
+    # Twice at once on one file: the second run must not truncate the file under the first's
+    # mapping (that is a SIGBUS for the first).
+    label="2 a second run on the file the first has mapped: shm_counter --backing file"
+    if wanted "$label"; then
+        local out=$tmp/c2.out
+        bg_start "$out" "$bin_dir/shm_counter" --backing file --file "$tmp/shared" --loops 20000000
+        local first=$bg
+        wait_line "$out" "increment the counter" 10 || true
+        capture 10 "$bin_dir/shm_counter" --backing file --file "$tmp/shared" --loops 10
+        one_line_error "$label" shm_counter "in use by another process"
+        kill -TERM "$first" 2>/dev/null || true
+        if ends_within "$first" 5 && ((bg_status == 0 || bg_status == 143)); then
+            pass "$label: the first lives on (status $bg_status)"
+        else
+            fail "$label: the first" "status $bg_status: $(<"$out")"
+        fi
+        rm -f -- "$out" "$tmp/shared"
+    fi
+
     # The chart's directory itself planted as a symlink (ipc_bench's default is target/...).
     local label="2 symlinked directory: ipc_bench --svg DIR/chart.svg"
     if wanted "$label"; then

@@ -28,7 +28,9 @@ use crate::{Context, Error, Result};
 /// - If the name is taken, it is opened without `O_CREAT` and without following a symlink
 ///   (`Too many levels of symbolic links`), and with `O_NONBLOCK`, so a FIFO does not block the
 ///   open. Then `fstat`: anything that is not a regular file (a FIFO, a device, a directory) is
-///   refused, and so is a file another user owns; only then is it truncated to 0 bytes.
+///   refused, and so is a file another user owns; then `flock(LOCK_EX | LOCK_NB)`: a file
+///   another run still has mapped is refused too (truncating it would SIGBUS that run); only
+///   then is it truncated to 0 bytes.
 ///
 /// Errors name the call and the path: `open /tmp/x: not a regular file (a FIFO)`.
 pub fn create(path: &Path, mode: u32) -> Result<File> {
@@ -41,7 +43,10 @@ pub fn create(path: &Path, mode: u32) -> Result<File> {
         .custom_flags(libc::O_NOFOLLOW)
         .open(path);
     match new {
-        Ok(file) => return Ok(file),
+        Ok(file) => {
+            lock(&file, &p.to_string())?;
+            return Ok(file);
+        }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(Error::new(format!("open {p}"), e)),
     }
@@ -60,9 +65,27 @@ pub fn create(path: &Path, mode: u32) -> Result<File> {
         let why = format!("owned by uid {}, not by you; not truncated", st.uid());
         return Err(Error::msg(format!("open {p}"), why));
     }
-    // O_TRUNC, now that the file is known to be ours.
+    lock(&file, &p.to_string())?;
+    // O_TRUNC, now that the file is known to be ours and no other run of ours uses it.
     file.set_len(0).with_context(|| format!("ftruncate {p}"))?;
     Ok(file)
+}
+
+/// `flock(fd, LOCK_EX | LOCK_NB)`: the file is this run's. Another run of a writer that has the
+/// same file mapped holds the lock (a mapping keeps the open file, and its lock, after `close`):
+/// truncating the file under that mapping would kill the other run with SIGBUS, so this run
+/// stops instead. The lock goes when the last descriptor and mapping of the file are gone.
+fn lock(file: &File, path: &str) -> Result<()> {
+    // SAFETY: flock takes plain values; the descriptor is open.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        let why = "in use by another process (flock); not truncated";
+        return Err(Error::msg(format!("open {path}"), why));
+    }
+    Err(Error::new(format!("flock {path}"), err))
 }
 
 /// `open(path, O_RDONLY)` (or `O_RDWR` with `write`) for a file another program made, refusing
@@ -183,6 +206,19 @@ mod tests {
         put(&path, b"old");
         let file = create(&path, 0o644).unwrap();
         assert_eq!(file.metadata().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn refuses_a_file_another_run_has_mapped() {
+        let d = dir();
+        let path = d.path().join("f");
+        let first = create(&path, 0o644).unwrap();
+        first.set_len(100).unwrap();
+        let err = create(&path, 0o644).unwrap_err();
+        assert!(err.to_string().ends_with("in use by another process (flock); not truncated"));
+        assert_eq!(first.metadata().unwrap().len(), 100);
+        drop(first);
+        create(&path, 0o644).unwrap();
     }
 
     #[test]
