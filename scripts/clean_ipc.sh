@@ -6,9 +6,10 @@
 #     under a key 0x5342xxxx (the namespace the tests and scripts use), with no process attached;
 #   - POSIX shm objects /xyz that are one 36-byte student record, or /shm-by-example.*, that no
 #     process maps or holds open;
-#   - the scripts' temp directories shm-by-example.XXXXXX (in /dev/shm, $TMPDIR, /tmp, /var/tmp)
-#     whose lock (.lock, held by the script and its programs while they run) is free, and the
-#     tests' ones (no .lock) untouched for 10 minutes.
+#   - the scripts' temp directories shm-by-example.XXXXXX (in /dev/shm, $TMPDIR, /tmp,
+#     /var/tmp, $SHM_DISK_DIR, target/) whose lock file shm-by-example.XXXXXX.lock beside them
+#     is not locked (the script and its programs hold it while they run), and the tests' ones
+#     (no lock file) untouched for 10 minutes.
 # The programs themselves leave no temp file: theirs are unlinked as soon as they are open.
 #
 # Anything listed may vanish before it is acted on (its owner was finishing): that is skipped
@@ -44,16 +45,17 @@ in_use() {
     return 1
 }
 
-# dir_left DIR: whether the temp directory DIR was left behind: its lock can be taken (opened
-# read-only, so a lock file is never created in a directory being removed), or it has no lock
-# and nothing in it changed for 10 minutes.
-dir_left() {
-    if [[ -e $1/.lock ]]; then
-        { flock -n 9; } 9<"$1/.lock" 2>/dev/null
-    else
-        [[ -n $(find "$1" -maxdepth 0 -mmin +10 2>/dev/null) ]] &&
-            [[ -z $(find "$1" -mindepth 1 -mmin -10 -print -quit 2>/dev/null) ]]
-    fi
+# lock_free FILE: whether FILE's lock (flock) can be taken: no process holds it. The file is
+# opened read-only, so a lock file is never created where there was none; one that vanished
+# meanwhile is not free (it is nobody's business any more).
+lock_free() {
+    { flock -n 9; } 2>/dev/null 9<"$1"
+}
+
+# untouched DIR: whether nothing in DIR (a test's directory, with no lock) changed for 10 minutes.
+untouched() {
+    [[ -n $(find "$1" -maxdepth 0 -mmin +10 2>/dev/null) ]] &&
+        [[ -z $(find "$1" -mindepth 1 -mmin -10 -print -quit 2>/dev/null) ]]
 }
 
 main() {
@@ -100,7 +102,7 @@ main() {
 
     local f fuid fsize
     for f in /dev/shm/shm-by-example.* /dev/shm/xyz; do
-        [[ -f $f && ! -L $f ]] || continue
+        [[ -f $f && ! -L $f && $f != *.lock ]] || continue
         # One stat for owner and size; it fails if the object went in between.
         read -r fuid fsize < <(stat -c '%u %s' -- "$f" 2>/dev/null) || continue
         [[ $fuid == "$uid" ]] || continue
@@ -118,21 +120,43 @@ main() {
         printf '%s\n' "$line"
     done
 
-    local parents=(/dev/shm "${TMPDIR:-/tmp}" /tmp /var/tmp) parent d duid seen=
+    # The scripts' temp directories: shm-by-example.XXXXXX, each with the lock file
+    # shm-by-example.XXXXXX.lock beside it (scripts/lib.sh, make_tmp), in every directory the
+    # scripts use: /dev/shm, $TMPDIR, /tmp, /var/tmp, $SHM_DISK_DIR, and target/ here.
+    local here parents parent e dir lockf euid seen=
+    here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    parents=(/dev/shm "${TMPDIR:-/tmp}" /tmp /var/tmp "${SHM_DISK_DIR:-/tmp}" "$here/target")
     for parent in "${parents[@]}"; do
         parent=${parent%/}
         [[ :$seen: == *:"$parent":* ]] && continue
         seen+=:$parent
-        for d in "$parent"/shm-by-example.*; do
-            [[ -d $d && ! -L $d ]] || continue
-            duid=$(stat -c %u -- "$d" 2>/dev/null) || continue
-            [[ $duid == "$uid" ]] || continue
-            [[ -z $only || $only == "$d" ]] || continue
-            dir_left "$d" || continue
-            local line="temp directory: $d"
+        for e in "$parent"/shm-by-example.*; do
+            [[ ! -L $e ]] || continue
+            if [[ $e == *.lock && -f $e ]]; then
+                dir=${e%.lock}
+                lockf=$e
+            elif [[ -d $e && ! -e $e.lock ]]; then
+                # No lock beside it: a test's directory (testkit), a leftover when untouched
+                # for 10 minutes.
+                dir=$e
+                lockf=
+            else
+                continue # a directory whose lock file comes next, or a POSIX object
+            fi
+            euid=$(stat -c %u -- "$e" 2>/dev/null) || continue
+            [[ $euid == "$uid" ]] || continue
+            [[ -z $only || $only == "$dir" ]] || continue
+            if [[ -n $lockf ]]; then
+                lock_free "$lockf" || continue
+            else
+                untouched "$dir" || continue
+            fi
+            local line="temp directory: $dir"
+            [[ -e $dir ]] || line="lock file of a temp directory never made: $lockf"
             if [[ $mode == remove ]]; then
-                rm -rf -- "$d" 2>/dev/null
-                [[ -e $d ]] && continue
+                rm -rf -- "$dir" 2>/dev/null
+                [[ -e $dir ]] && continue
+                [[ -z $lockf ]] || rm -f -- "$lockf"
                 line+=": removed"
             fi
             found=1

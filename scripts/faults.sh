@@ -590,7 +590,7 @@ class7() {
     local label="7 clean_ipc.sh while objects and directories come and go"
     wanted "$label" || return 0
     local stop=$tmp/c7.stop errs=$tmp/c7.err
-    # Batches of 40 objects and 40 directories, made and removed again and again: whatever
+    # Batches of 40 objects and 80 directories, made and removed again and again: whatever
     # clean_ipc.sh lists, much of it is gone by the time it looks closer.
     (
         i=0
@@ -598,6 +598,9 @@ class7() {
             for k in {1..40}; do
                 : >"/dev/shm/shm-by-example.churn.$BASHPID.$i.$k"
                 mkdir "/dev/shm/shm-by-example.churn.$BASHPID.$i.$k.d"
+                # And a script's directory with its lock file, which no one holds.
+                mkdir "/dev/shm/shm-by-example.churn.$BASHPID.$i.$k.s"
+                : >"/dev/shm/shm-by-example.churn.$BASHPID.$i.$k.s.lock"
             done
             rm -rf -- /dev/shm/shm-by-example.churn."$BASHPID".*
             i=$((i + 1))

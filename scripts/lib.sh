@@ -26,9 +26,7 @@ cleanup() {
     if declare -F script_cleanup >/dev/null; then
         script_cleanup || true
     fi
-    if [[ -n $tmp ]]; then
-        rm -rf -- "$tmp"
-    fi
+    drop_tmp
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -53,15 +51,35 @@ need() {
     done
 }
 
-# make_tmp PARENT: a fresh directory in PARENT, removed on exit; its path is in $tmp.
-# The script holds a lock on $tmp/.lock for as long as it runs (the background programs
-# inherit it): a directory whose lock anyone can take belongs to a script that died without
-# cleaning up (SIGKILL), and `scripts/clean_ipc.sh` removes it. A lock, not a pid: a pid says
-# nothing across PID namespaces.
+# make_tmp PARENT: a fresh directory PARENT/shm-by-example.XXXXXX, removed on exit; its path
+# is in $tmp. Beside it, PARENT/shm-by-example.XXXXXX.lock, on which the script holds a lock
+# (flock) for as long as it runs (the background programs inherit it): a directory whose lock
+# anyone can take belongs to a script that died without cleaning up (SIGKILL), and
+# `scripts/clean_ipc.sh` removes it. A lock, not a pid: a pid says nothing across PID
+# namespaces. The lock file is made (O_EXCL) and locked before the directory exists, so the
+# directory is never there without its lock held, whenever the script is killed.
 make_tmp() {
-    tmp=$(mktemp -d "$1/shm-by-example.XXXXXX")
-    exec {tmp_lock}>"$tmp/.lock"
-    flock -n "$tmp_lock" || die "flock $tmp/.lock: taken"
+    local d
+    while :; do
+        d=$(mktemp -u "$1/shm-by-example.XXXXXX")
+        # noclobber makes bash open with O_EXCL: a name that exists, a symlink included, fails.
+        if (set -o noclobber && : >"$d.lock") 2>/dev/null; then
+            break
+        fi
+    done
+    exec {tmp_lock}<"$d.lock"
+    flock -n "$tmp_lock" || die "flock $d.lock: taken"
+    mkdir -m 700 -- "$d" || die "mkdir $d failed"
+    tmp=$d
+}
+
+# drop_tmp: remove $tmp, then its lock file, and let go of the lock.
+drop_tmp() {
+    [[ -n $tmp ]] || return 0
+    rm -rf -- "$tmp"
+    rm -f -- "$tmp.lock"
+    exec {tmp_lock}<&-
+    tmp=
 }
 
 # random_hex: 16 random hex digits, for names and keys that must not collide with another

@@ -41,7 +41,7 @@ main() {
     note "writing the page back to the file clears the bytes past its end: records 6..10 read as zeros afterwards"
     [[ $(fs_type "$tmp") == tmpfs ]] && note "this directory is on tmpfs, so records 6..10 will survive: set SHM_DISK_DIR to a disk directory"
     session "$tmp"
-    rm -rf -- "$tmp"
+    drop_tmp
 
     make_tmp /dev/shm
     say "A file on tmpfs: $tmp ($(fs_type "$tmp"))"
