@@ -31,6 +31,9 @@ use raw_sync::locks::{LockImpl, LockInit, Mutex};
 
 /// Bytes in the shared region.
 pub const REGION: usize = 4096;
+/// The most increments one process makes (`--loops`), about 10^12: hours of counting. Twice
+/// that fits the counter with room to spare; a header that says more (or 0) is garbage.
+pub const MAX_LOOPS: u64 = 1 << 40;
 const LOCK: usize = 0;
 const COUNTER: usize = 128;
 const LOOPS: usize = 136;
@@ -48,6 +51,9 @@ const WAITING: u32 = 1;
 const ATTACHED: u32 = 2;
 /// `STATE`: the second has made all its increments.
 const FINISHED: u32 = 3;
+/// `STATE`: one of the two found the lock's bytes garbage (behind a header that was right) and
+/// stopped; the header now says so to the other (no valid state), whichever it looks at next.
+const BROKEN: u32 = 0xdead;
 
 /// How long one timed wait lasts before the loop looks at Ctrl-C, the header and the partner.
 const SLICE: Duration = Duration::from_millis(100);
@@ -180,6 +186,9 @@ pub struct Counter {
     base: *mut u8,
     sync: Sync,
     mutex: Option<Box<dyn LockImpl>>,
+    /// The first's `--loops`: its own, or, for the second, what the header said at attach.
+    /// The header must go on saying it.
+    loops: u64,
     /// Names the region in errors: `/NAME: not a shm_counter region`.
     label: String,
 }
@@ -205,8 +214,15 @@ impl Counter {
             base,
             sync,
             mutex: None,
+            loops,
             label: label.to_owned(),
         };
+        if !(1..=MAX_LOOPS).contains(&loops) {
+            return Err(Error::msg(
+                "--loops",
+                format!("1 to {MAX_LOOPS}, not {loops}"),
+            ));
+        }
         counter.word64(COUNTER).store(0, Ordering::Relaxed);
         counter.word64(LOOPS).store(loops, Ordering::Relaxed);
         counter
@@ -236,7 +252,8 @@ impl Counter {
     }
 
     /// The counter of a region another process laid out, with the `--sync` it chose. The
-    /// header is checked first: magic, version, size, sync code, state.
+    /// header is checked first: magic, version, size, sync code, state, loops (1 to
+    /// [`MAX_LOOPS`], remembered), and a counter no greater than twice the loops.
     ///
     /// # Safety
     ///
@@ -247,10 +264,16 @@ impl Counter {
             base,
             sync: Sync::None,
             mutex: None,
+            loops: 0,
             label: label.to_owned(),
         };
         let code = counter.word32(SYNC).load(Ordering::Relaxed);
         counter.sync = Sync::from_code(code).ok_or_else(|| counter.garbage())?;
+        let loops = counter.word64(LOOPS).load(Ordering::Relaxed);
+        if !(1..=MAX_LOOPS).contains(&loops) {
+            return Err(counter.garbage());
+        }
+        counter.loops = loops;
         counter.validate()?;
         if counter.sync == Sync::Mutex {
             // SAFETY: the header says Counter::init put a raw_sync mutex at LOCK.
@@ -264,19 +287,32 @@ impl Counter {
         Ok(counter)
     }
 
-    /// The header still says what `init` wrote: else `NAME: not a shm_counter region`.
-    /// Checked on attach, before every lock, and after every timed wait.
+    /// The header still says what `init` wrote, and the counter is no greater than the
+    /// increments of both processes: else `NAME: not a shm_counter region`. Checked on
+    /// attach, before every lock, and after every timed wait.
     pub fn validate(&self) -> Result<()> {
         let ok = self.word32(MAGIC).load(Ordering::Acquire) == MAGIC_VALUE
             && self.word32(VERSION).load(Ordering::Relaxed) == VERSION_VALUE
             && self.word32(SIZE).load(Ordering::Relaxed) == REGION as u32
             && self.word32(SYNC).load(Ordering::Relaxed) == self.sync.code()
-            && (WAITING..=FINISHED).contains(&self.word32(STATE).load(Ordering::Relaxed));
+            && (WAITING..=FINISHED).contains(&self.word32(STATE).load(Ordering::Relaxed))
+            && self.word64(LOOPS).load(Ordering::Relaxed) == self.loops
+            && self.word64(COUNTER).load(Ordering::Relaxed) <= 2 * self.loops;
         if ok { Ok(()) } else { Err(self.garbage()) }
     }
 
     fn garbage(&self) -> Error {
         Error::msg(self.label.clone(), "not a shm_counter region")
+    }
+
+    /// [`Counter::garbage`], found in the lock of a region whose header was right: the state
+    /// word set to [`BROKEN`] first, so that the other process says the same, not "the other
+    /// process has ended".
+    fn broken(&self) -> Error {
+        let state = self.word32(STATE);
+        state.store(BROKEN, Ordering::SeqCst);
+        futex_wake(state);
+        self.garbage()
     }
 
     /// The `--sync` the region was laid out for.
@@ -289,9 +325,28 @@ impl Counter {
         self.word64(COUNTER).load(Ordering::SeqCst)
     }
 
-    /// `--loops` of the process that laid the region out (for the second, in `--role` mode).
+    /// `--loops` of the process that laid the region out (for the second, in `--role` mode):
+    /// as the header said at attach.
     pub fn loops(&self) -> u64 {
-        self.word64(LOOPS).load(Ordering::Relaxed)
+        self.loops
+    }
+
+    /// The counter at the end, when `expected` increments were made: the header checked, and
+    /// the count one that `--sync` can give. With a lock or `fetch_add`, exactly `expected`;
+    /// with `none`, at most that (updates get lost, never made up). Anything else was written
+    /// by someone else: `NAME: not a shm_counter region`, not a result.
+    pub fn result(&self, expected: u64) -> Result<u64> {
+        self.validate()?;
+        let value = self.value();
+        let possible = match self.sync {
+            Sync::Mutex | Sync::Robust | Sync::Atomic => value == expected,
+            Sync::None => value <= expected,
+        };
+        if possible {
+            Ok(value)
+        } else {
+            Err(self.garbage())
+        }
     }
 
     /// One increment, protected as `--sync` says. While a lock is slow to come: Ctrl-C ends
@@ -312,7 +367,9 @@ impl Counter {
                 // between; its update is then overwritten (lost). Atomic load and store, not
                 // `*p += 1`: the race is the lesson, undefined behaviour would not be.
                 let before = counter.load(Ordering::Relaxed);
-                counter.store(before + 1, Ordering::Relaxed);
+                // Wrapping, as fetch_add does: the bytes are shared, and whoever else writes
+                // them must not make this process panic (validate catches the value later).
+                counter.store(before.wrapping_add(1), Ordering::Relaxed);
                 before
             }
             Sync::Mutex => {
@@ -321,7 +378,7 @@ impl Counter {
                 // Under the lock, the same load and store as `none`: now nothing can come
                 // between them.
                 let before = counter.load(Ordering::Relaxed);
-                counter.store(before + 1, Ordering::Relaxed);
+                counter.store(before.wrapping_add(1), Ordering::Relaxed);
                 trace(before);
                 // Unlocked by hand, not by the guard's drop, which panics if the unlock fails
                 // (as it does on a mutex overwritten meanwhile).
@@ -334,9 +391,9 @@ impl Counter {
             }
             Sync::Robust => {
                 let lock = self.base.wrapping_add(LOCK).cast::<libc::pthread_mutex_t>();
-                recovered = self.lock_robust(lock, interrupts)?;
+                recovered = self.lock_robust(lock, peer, interrupts)?;
                 let before = counter.load(Ordering::Relaxed);
-                counter.store(before + 1, Ordering::Relaxed);
+                counter.store(before.wrapping_add(1), Ordering::Relaxed);
                 trace(before);
                 // Not unlocked if the header changed while it was held: that is not our mutex.
                 self.validate()?;
@@ -382,29 +439,44 @@ impl Counter {
     /// A raw_sync mutex is not robust: if its owner died holding it, it stays locked for ever.
     /// Timed tries, [`SLICE`] at most each, with Ctrl-C, the header and `peer` looked at in
     /// between, so that this returns an error instead of waiting for ever.
+    ///
+    /// A try that fails other than by timing out met mutex bytes that are not a mutex (glibc
+    /// says `EINVAL` of a mutex kind it does not know): `NAME: not a shm_counter region`, not
+    /// another try. The one `EINVAL` that is no garbage is raw_sync's own (issue #39, see
+    /// [`within_this_second`]), and the clock tells when that one can have happened.
     fn lock_raw_sync<'a>(
         &self,
         mutex: &'a dyn LockImpl,
         peer: &mut dyn Peer,
         interrupts: &Interrupts,
     ) -> Result<raw_sync::locks::LockGuard<'a>> {
+        // The partner found gone: one more try (it may have let go, or just ended), then no more.
+        let mut gone = false;
         loop {
             self.validate()?;
-            if let Ok(guard) = mutex.try_lock(Timeout::Val(within_this_second()?)) {
-                return Ok(guard);
+            let before = realtime()?;
+            let timeout = within_this_second(&before);
+            let err = match mutex.try_lock(Timeout::Val(timeout)) {
+                Ok(guard) => return Ok(guard),
+                Err(err) => err,
+            };
+            match raw_sync_errno(&*err) {
+                Some(libc::ETIMEDOUT) => {}
+                Some(libc::EINVAL) if deadline_may_overflow(&before, timeout)? => {}
+                _ => return Err(self.broken()),
             }
             interrupts.check()?;
             self.validate()?;
-            if !peer
-                .alive()
-                .map_err(|e| Error::new("fcntl F_OFD_GETLK", e))?
-            {
+            if gone {
                 return Err(Error::msg(
                     "lock",
                     "the other process died holding the raw_sync mutex, which is not robust: \
                      it stays locked for ever (use --sync robust)",
                 ));
             }
+            gone = !peer
+                .alive()
+                .map_err(|e| Error::new("fcntl F_OFD_GETLK", e))?;
         }
     }
 
@@ -412,7 +484,18 @@ impl Counter {
     /// had died holding it (EOWNERDEAD); pthread_mutex_consistent has made it usable again.
     /// A partner that died holding it is EOWNERDEAD; one that is stopped (SIGSTOP) is
     /// ETIMEDOUT for as long as it is, and Ctrl-C still ends the wait.
-    fn lock_robust(&self, m: *mut libc::pthread_mutex_t, interrupts: &Interrupts) -> Result<bool> {
+    ///
+    /// EOWNERDEAD needs the kernel to find the mutex in the dead owner's memory: one that had
+    /// unmapped the region before it ended (as unwinding from a panic does) leaves it locked
+    /// for ever, as does a third process that holds it. So between two tries `peer` is asked
+    /// too: once it has ended, one more try, and then an error instead of waiting for ever.
+    fn lock_robust(
+        &self,
+        m: *mut libc::pthread_mutex_t,
+        peer: &mut dyn Peer,
+        interrupts: &Interrupts,
+    ) -> Result<bool> {
+        let mut gone = false;
         loop {
             self.validate()?;
             let deadline = deadline(SLICE)?;
@@ -435,8 +518,19 @@ impl Counter {
                 // The mutex Counter::init made fails in no other way (EINVAL, EAGAIN, ...): its
                 // bytes were overwritten. The header may not show it yet (the lock comes first
                 // in the region, so a writer that fills it from the start reaches it first).
-                _ => return Err(self.garbage()),
+                _ => return Err(self.broken()),
             }
+            self.validate()?;
+            if gone {
+                return Err(Error::msg(
+                    "lock",
+                    "the other process has ended, and the robust mutex is still locked: \
+                     no one is left to unlock it",
+                ));
+            }
+            gone = !peer
+                .alive()
+                .map_err(|e| Error::new("fcntl F_OFD_GETLK", e))?;
         }
     }
 
@@ -553,17 +647,49 @@ fn deadline(d: Duration) -> Result<libc::timespec> {
     })
 }
 
-/// A timeout for raw_sync that ends before the clock's next whole second: [`SLICE`], or less.
+/// A timeout for raw_sync that ends before the clock's next whole second: [`SLICE`], or half
+/// the time left in the second that `now` (the clock just read) is in.
 ///
 /// raw_sync 0.1.5 adds the nanoseconds of a timeout to the clock's without carrying into the
 /// seconds, and pthread_mutex_timedlock refuses a tv_nsec of 10^9 or more with EINVAL (raw_sync
-/// issue #39). A timeout that stops short of the next second never overflows. (If the clock
-/// crosses a second between this reading and raw_sync's, the try fails at once with EINVAL,
-/// and the loop simply tries again.)
-fn within_this_second() -> Result<Duration> {
-    let now = realtime()?;
+/// issue #39). raw_sync reads the clock a little after `now`; half of what is left leaves it
+/// that little. (If it reads it later than that, or in the next second, the try fails at once
+/// with EINVAL: [`deadline_may_overflow`] tells, and the loop simply tries again.)
+fn within_this_second(now: &libc::timespec) -> Duration {
     let left = 999_999_999 - now.tv_nsec as u64;
-    Ok(SLICE.min(Duration::from_nanos(left.max(1))))
+    SLICE.min(Duration::from_nanos((left / 2).max(1)))
+}
+
+/// Whether raw_sync, reading the clock after `before` and adding `timeout`, can have made a
+/// tv_nsec of 10^9 or more: its reading was at most now's.
+fn deadline_may_overflow(before: &libc::timespec, timeout: Duration) -> Result<bool> {
+    let now = realtime()?;
+    Ok(now.tv_sec != before.tv_sec
+        || now.tv_nsec as u64 + u64::from(timeout.subsec_nanos()) >= 1_000_000_000)
+}
+
+/// The error number in one of raw_sync's lock errors, `Failed to acquire mutex : 110`.
+fn raw_sync_errno(err: &dyn std::error::Error) -> Option<i32> {
+    err.to_string().rsplit(' ').next()?.parse().ok()
+}
+
+/// A name for `shm_open`, checked as `shm_overview(7)` says (clap's value parser of `--name`):
+/// a `/` and 1 to 254 characters without another `/`, not `.` or `..`, no NUL. Else
+/// `shm_open` would say `Invalid argument`, or `/..` would name `/dev` itself.
+pub fn parse_name(s: &str) -> std::result::Result<String, String> {
+    let Some(rest) = s.strip_prefix('/') else {
+        return Err("a shm name starts with '/', as in /xyz".into());
+    };
+    if rest.is_empty() || rest.len() > 254 || rest.contains('/') {
+        return Err("a shm name is '/' and 1 to 254 characters without another '/'".into());
+    }
+    if rest == "." || rest == ".." {
+        return Err("a shm name cannot be '/.' or '/..' (a directory, not an object)".into());
+    }
+    if s.contains('\0') {
+        return Err("a shm name cannot contain a NUL byte".into());
+    }
+    Ok(s.to_owned())
 }
 
 fn realtime() -> Result<libc::timespec> {
@@ -641,10 +767,39 @@ mod tests {
     #[test]
     fn a_raw_sync_timeout_never_crosses_a_second() {
         for _ in 0..1000 {
-            let d = within_this_second().unwrap();
+            let now = realtime().unwrap();
+            let d = within_this_second(&now);
             assert!(d <= SLICE && !d.is_zero());
+            assert!(now.tv_nsec as u64 + u64::from(d.subsec_nanos()) < 1_000_000_000);
+        }
+        for ns in [0, 900_000_000, 999_999_998, 999_999_999] {
+            let now = libc::timespec {
+                tv_sec: 1,
+                tv_nsec: ns,
+            };
+            assert!(ns as u64 + within_this_second(&now).as_nanos() as u64 <= 1_000_000_000);
         }
         let t = deadline(Duration::from_millis(999)).unwrap();
         assert!((0..1_000_000_000).contains(&t.tv_nsec));
+    }
+
+    #[test]
+    fn raw_sync_errors_carry_their_number() {
+        let e: Box<dyn std::error::Error> = "Failed to acquire mutex : 110".into();
+        assert_eq!(raw_sync_errno(&*e), Some(libc::ETIMEDOUT));
+        let e: Box<dyn std::error::Error> = "Failed to acquire mutex : 22".into();
+        assert_eq!(raw_sync_errno(&*e), Some(libc::EINVAL));
+        let e: Box<dyn std::error::Error> = "something else".into();
+        assert_eq!(raw_sync_errno(&*e), None);
+    }
+
+    #[test]
+    fn names_are_checked_like_shm_overview_says() {
+        assert_eq!(parse_name("/xyz").unwrap(), "/xyz");
+        for bad in ["xyz", "/", "/a/b", "/.", "/..", "/a\0b"] {
+            assert!(parse_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_name(&format!("/{}", "x".repeat(255))).is_err());
+        assert!(parse_name("/...").is_ok());
     }
 }

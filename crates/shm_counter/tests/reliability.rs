@@ -499,3 +499,269 @@ fn runs_in_separate_pid_namespaces_do_not_collide() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("counter = 2000, expected 2000"));
 }
+
+/// Overwrites `bytes.len()` bytes of the object `name` at `offset`, in place.
+fn overwrite_at(name: &str, offset: u64, bytes: &[u8]) {
+    use std::os::unix::fs::FileExt;
+    let path = Path::new("/dev/shm").join(name.trim_start_matches('/'));
+    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.write_all_at(bytes, offset).unwrap();
+}
+
+/// A first with `sync` and `loops`, waiting for a second.
+fn first_waiting(name: &str, sync: &str, loops: &str) -> Background {
+    let mut first = Background::spawn(
+        PROG,
+        &args(&[
+            "--backing",
+            "posix",
+            "--name",
+            name,
+            "--role",
+            "first",
+            "--sync",
+            sync,
+            "--loops",
+            loops,
+        ]),
+    );
+    first.line();
+    first.line();
+    first
+}
+
+fn second_of(name: &str) -> Background {
+    Background::spawn(
+        PROG,
+        &args(&["--backing", "posix", "--name", name, "--role", "second"]),
+    )
+}
+
+/// `side` ends within `limit`, with exit status 1 and `NAME: not a shm_counter region`.
+fn ends_with_garbage(side: Background, name: &str, limit: Duration, what: &str) {
+    assert!(ends_within(side.pid(), limit), "{what}: still running");
+    let out = side.finish();
+    assert_eq!(
+        (out.status.code(), stderr(&out)),
+        (
+            Some(1),
+            format!("shm_counter: {name}: not a shm_counter region\n")
+        ),
+        "{what}"
+    );
+}
+
+#[test]
+fn a_counter_out_of_range_is_garbage_not_a_panic() {
+    // u64::MAX at the counter while the first waits (stopped, so that the second meets it):
+    // the second refuses to attach, the first stops when it looks again.
+    for sync in ["robust", "mutex", "atomic", "none"] {
+        let name = testkit::unique_shm_name();
+        let first = first_waiting(&name, sync, "1000");
+        testkit::kill(first.pid(), libc::SIGSTOP);
+        overwrite_at(&name, 128, &u64::MAX.to_le_bytes());
+        let second = second_of(&name);
+        let ended = ends_within(second.pid(), Duration::from_secs(3));
+        testkit::kill(first.pid(), libc::SIGCONT);
+        assert!(ended, "--sync {sync}: the second counts on");
+        ends_with_garbage(
+            second,
+            &name,
+            Duration::from_secs(1),
+            &format!("--sync {sync}: second"),
+        );
+        ends_with_garbage(
+            first,
+            &name,
+            Duration::from_secs(3),
+            &format!("--sync {sync}: first"),
+        );
+        assert!(!testkit::shm_exists(&name), "{name} left behind");
+    }
+}
+
+/// Reads the u64 at `offset` of the object `name`.
+fn read_at(name: &str, offset: u64) -> u64 {
+    use std::os::unix::fs::FileExt;
+    let path = Path::new("/dev/shm").join(name.trim_start_matches('/'));
+    let mut word = [0; 8];
+    std::fs::File::open(path)
+        .unwrap()
+        .read_exact_at(&mut word, offset)
+        .unwrap();
+    u64::from_le_bytes(word)
+}
+
+#[test]
+fn a_count_that_sync_atomic_cannot_give_is_no_result() {
+    // Both count with fetch_add; the counter is set back to 0 while both are stopped mid-count.
+    // Before, the first reported "lost updates" of --sync atomic, with exit status 0.
+    let name = testkit::unique_shm_name();
+    let mut first = first_waiting(&name, "atomic", "10000000");
+    let mut second = second_of(&name);
+    second.line();
+    first.line();
+    let stop = |signo| {
+        for pid in [second.pid(), first.pid()] {
+            testkit::kill(pid, signo);
+        }
+    };
+    loop {
+        std::thread::sleep(Duration::from_millis(20));
+        stop(libc::SIGSTOP);
+        let now = read_at(&name, 128);
+        assert!(now < 20_000_000, "counted too fast for the test");
+        if now > 0 {
+            break;
+        }
+        stop(libc::SIGCONT);
+    }
+    overwrite_at(&name, 128, &0u64.to_le_bytes());
+    stop(libc::SIGCONT);
+    assert!(ends_within(second.pid(), Duration::from_secs(30)));
+    let out = second.finish();
+    assert!(out.status.success(), "{}", stderr(&out));
+    ends_with_garbage(first, &name, Duration::from_secs(3), "first");
+    assert!(!testkit::shm_exists(&name), "{name} left behind");
+}
+
+/// The test plays a second that dies holding the robust mutex in a way the kernel cannot
+/// repair (its mapping gone before it ends, as after a panic that unwound): the mutex stays
+/// locked (here by the test), the second's OFD lock goes. The first gives up within seconds.
+#[test]
+fn a_robust_lock_held_after_the_partner_is_gone_is_given_up() {
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let name = testkit::unique_shm_name();
+    let mut first = first_waiting(&name, "robust", "1000");
+    let path = Path::new("/dev/shm").join(name.trim_start_matches('/'));
+    let open = || {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap()
+    };
+    let file = open();
+    // SAFETY: a new shared mapping of the object's one page.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            file.as_raw_fd(),
+            0,
+        )
+    };
+    assert_ne!(base, libc::MAP_FAILED);
+    let m = base.cast::<libc::pthread_mutex_t>();
+    // SAFETY: the first laid out a robust process-shared mutex at offset 0; no one uses it yet.
+    assert_eq!(unsafe { libc::pthread_mutex_lock(m) }, 0);
+    // The second's mark: an OFD lock on byte 1, on its own open file description.
+    let mark = open();
+    // SAFETY: struct flock is plain data; all zeros is valid (l_pid 0 for OFD locks).
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = 1;
+    fl.l_len = 1;
+    // SAFETY: an initialised struct flock.
+    let marked = unsafe { libc::fcntl(mark.as_raw_fd(), libc::F_OFD_SETLK, &fl) };
+    assert_eq!(marked, 0);
+    // The state word at 160: waiting (1) -> attached (2).
+    let word = base.cast::<u8>().wrapping_add(160).cast::<u32>();
+    // SAFETY: a 4-aligned u32 of the mapping; the first only touches it atomically.
+    let state = unsafe { AtomicU32::from_ptr(word) };
+    assert!(
+        state
+            .compare_exchange(1, 2, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    );
+    assert_eq!(
+        first.line(),
+        "first: the second process has attached; counting"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    drop(mark); // the second "ends"; the mutex stays locked
+    let ended = ends_within(first.pid(), Duration::from_secs(3));
+    // SAFETY: this thread holds it.
+    unsafe { libc::pthread_mutex_unlock(m) };
+    // SAFETY: mapped above; nothing refers into it any more (`state` is not used again).
+    unsafe { libc::munmap(base, 4096) };
+    assert!(ended, "the first waits for the lock for ever");
+    let out = first.finish();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("shm_counter: lock: the other process has ended")
+            && err.lines().count() == 1,
+        "{err}"
+    );
+    assert!(!testkit::shm_exists(&name), "{name} left behind");
+}
+
+#[test]
+fn garbage_in_the_mutex_bytes_alone_is_one_line_on_both_sides() {
+    let name = testkit::unique_shm_name();
+    let first = first_waiting(&name, "mutex", "1000");
+    // The raw_sync mutex's first 40 bytes; the header stays right.
+    overwrite(&name, &[b'A'; 40]);
+    let second = second_of(&name);
+    ends_with_garbage(second, &name, Duration::from_secs(3), "second");
+    ends_with_garbage(first, &name, Duration::from_secs(3), "first");
+    assert!(!testkit::shm_exists(&name), "{name} left behind");
+}
+
+#[test]
+fn loops_in_the_header_are_checked_on_both_sides() {
+    let name = testkit::unique_shm_name();
+    let first = first_waiting(&name, "atomic", "1000");
+    testkit::kill(first.pid(), libc::SIGSTOP);
+    // Absurd: the second refuses them.
+    for loops in [u64::MAX, 0] {
+        overwrite_at(&name, 136, &loops.to_le_bytes());
+        let second = second_of(&name);
+        let ended = ends_within(second.pid(), Duration::from_secs(3));
+        if !ended {
+            testkit::kill(first.pid(), libc::SIGCONT);
+        }
+        ends_with_garbage(
+            second,
+            &name,
+            Duration::from_secs(1),
+            &format!("loops {loops}"),
+        );
+    }
+    // Plausible: the second counts 128 and is done; the first, its own 1000 in mind, is not
+    // fooled into a result.
+    overwrite_at(&name, 136, &0x80u64.to_le_bytes());
+    let second = testkit::run(
+        PROG,
+        &args(&["--backing", "posix", "--name", &name, "--role", "second"]),
+    );
+    testkit::kill(first.pid(), libc::SIGCONT);
+    assert!(second.status.success(), "{}", stderr(&second));
+    ends_with_garbage(first, &name, Duration::from_secs(3), "first");
+    assert!(!testkit::shm_exists(&name), "{name} left behind");
+}
+
+#[test]
+fn a_name_that_is_not_one_object_is_a_usage_error() {
+    for name in ["/..", "/.", "/a/b", "noslash", "/"] {
+        for role in [&[][..], &["--role", "first"], &["--role", "second"]] {
+            let mut a = vec!["--backing", "posix", "--name", name];
+            a.extend(role);
+            let out = testkit::run(PROG, &args(&a));
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{name} {role:?}: {err}");
+            assert!(
+                err.starts_with(&format!(
+                    "error: invalid value '{name}' for '--name <NAME>': a shm name"
+                )),
+                "{name}: {err}"
+            );
+            assert!(out.stdout.is_empty());
+        }
+    }
+}

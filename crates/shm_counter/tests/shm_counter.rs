@@ -250,7 +250,7 @@ fn bad_input_is_one_line_and_exit_status() {
             dir.path().join("no/such/dir/f").to_str().unwrap(),
         ]),
     );
-    // Not "No such file or directory": no hint to start a first process.
+    // A name with a second `/`: a usage error, before any call.
     t.run(
         PROG,
         &args(&["--backing", "posix", "--name", "/a/b", "--role", "second"]),
