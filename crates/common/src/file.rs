@@ -215,7 +215,10 @@ mod tests {
         let first = create(&path, 0o644).unwrap();
         first.set_len(100).unwrap();
         let err = create(&path, 0o644).unwrap_err();
-        assert!(err.to_string().ends_with("in use by another process (flock); not truncated"));
+        assert!(
+            err.to_string()
+                .ends_with("in use by another process (flock); not truncated")
+        );
         assert_eq!(first.metadata().unwrap().len(), 100);
         drop(first);
         create(&path, 0o644).unwrap();
