@@ -35,6 +35,22 @@ pub fn shm_unlink(name: &CStr) -> io::Result<()> {
     Ok(())
 }
 
+/// A name as `shm_open` wants it, for clap's `value_parser`: `/` then 1 to 254 characters,
+/// none of them `/` or NUL, and not `/.` or `/..` (on Linux those name `/dev/shm` and `/dev`,
+/// directories, not objects). Linux accepts a few other forms; portable programs use this one.
+pub fn parse_name(s: &str) -> Result<CString, String> {
+    let Some(rest) = s.strip_prefix('/') else {
+        return Err("a shm name starts with '/', as in /xyz".into());
+    };
+    if rest.is_empty() || rest.len() > 254 || rest.contains('/') {
+        return Err("a shm name is '/' and 1 to 254 characters without another '/'".into());
+    }
+    if rest == "." || rest == ".." {
+        return Err("a shm name cannot be '/.' or '/..' (a directory, not an object)".into());
+    }
+    CString::new(s).map_err(|_| "a shm name cannot contain a NUL byte".into())
+}
+
 /// An object this process created, unlinked when dropped unless [`Created::keep`] was called.
 #[derive(Debug)]
 pub struct Created {
@@ -61,5 +77,20 @@ impl Drop for Created {
             // Nothing to do about a failure in a destructor; `ls /dev/shm` would show it.
             let _ = shm_unlink(name);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked_like_shm_overview_says() {
+        assert_eq!(parse_name("/xyz").unwrap().as_bytes(), b"/xyz");
+        for bad in ["xyz", "/", "/a/b", "/.", "/..", "/a\0b"] {
+            assert!(parse_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_name(&format!("/{}", "x".repeat(255))).is_err());
+        assert!(parse_name("/...").is_ok());
     }
 }

@@ -5,8 +5,6 @@
 //!
 //! What the two programs agree on lives here: the record and the name.
 
-use std::ffi::CString;
-
 use bytemuck::{Pod, Zeroable};
 use common::people::{field_str, set_field_str};
 
@@ -48,38 +46,12 @@ impl Student {
     }
 }
 
-/// A name as `shm_open` wants it: `/` then up to 254 characters, none of them `/` or NUL,
-/// and not `.` or `..`. (Linux accepts a few other forms; portable programs use this one.)
-/// Linux keeps `/NAME` as `/dev/shm/NAME`, so `/.` would be `/dev/shm` itself and `/..`
-/// would be `/dev`: directories, never objects.
-pub fn parse_name(s: &str) -> Result<CString, String> {
-    let Some(rest) = s.strip_prefix('/') else {
-        return Err("a shm name starts with '/', as in /xyz".into());
-    };
-    if rest.is_empty() || rest.len() > 254 || rest.contains('/') {
-        return Err("a shm name is '/' and 1 to 254 characters without another '/'".into());
-    }
-    if rest == "." || rest == ".." {
-        return Err("a shm name cannot be '/.' or '/..' (a directory, not an object)".into());
-    }
-    CString::new(s).map_err(|_| "a shm name cannot contain a NUL byte".into())
-}
+/// A name as `shm_open` wants it: `common::posix::parse_name`, which `shm_counter` uses too.
+pub use common::posix::parse_name;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_checked_like_shm_overview_says() {
-        assert_eq!(parse_name("/xyz").unwrap().as_bytes(), b"/xyz");
-        assert!(parse_name("xyz").is_err());
-        assert!(parse_name("/").is_err());
-        assert!(parse_name("/a/b").is_err());
-        assert!(parse_name(&format!("/{}", "x".repeat(255))).is_err());
-        assert!(parse_name("/.").is_err());
-        assert!(parse_name("/..").is_err());
-        assert!(parse_name("/...").is_ok());
-    }
 
     #[test]
     fn name_is_bounded() {
