@@ -540,3 +540,31 @@ pub fn another_users_file(path: &Path, contents: &[u8]) -> bool {
     }
     true
 }
+
+/// Runs `program` (which makes a temp file in `$TMPDIR` and prints `lines` lines) eight times,
+/// killing it with SIGKILL after a random number of its lines (the first time at once): the
+/// moment is an event, not a delay, and varies from round to round. SIGKILL runs no cleanup,
+/// so no temp file may have had a name to leave behind.
+pub fn assert_sigkill_leaves_no_temp_file(program: &str, lines: u32, target_tmpdir: &str) {
+    for round in 0..8 {
+        let dir = disk_dir(target_tmpdir);
+        let mut child = Command::new(program)
+            .env("TMPDIR", dir.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let at = if round == 0 {
+            0
+        } else {
+            crate::random_u32() % lines
+        };
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        for _ in 0..at {
+            out.read_line(&mut String::new()).unwrap();
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "after SIGKILL at line {at}: {left:?}");
+    }
+}

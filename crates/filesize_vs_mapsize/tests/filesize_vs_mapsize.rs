@@ -292,31 +292,7 @@ fn on_a_full_filesystem_an_error_not_a_sigbus_that_passes_for_the_lesson() {
 
 #[test]
 fn sigkill_at_any_moment_leaves_nothing_in_tmpdir() {
-    use std::io::BufRead;
-    for round in 0..8 {
-        let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
-        let mut child = Command::new(PROG)
-            .env("TMPDIR", dir.path())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // Kill it after a random number of its 36 lines (0: at once): the moment is an event,
-        // not a delay, and varies from round to round.
-        let lines = if round == 0 {
-            0
-        } else {
-            common::random_u32() % 36
-        };
-        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-        for _ in 0..lines {
-            let mut line = String::new();
-            out.read_line(&mut line).unwrap();
-        }
-        child.kill().unwrap();
-        child.wait().unwrap();
-        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-        assert!(left.is_empty(), "after SIGKILL at line {lines}: {left:?}");
-    }
+    testkit::assert_sigkill_leaves_no_temp_file(PROG, 36, env!("CARGO_TARGET_TMPDIR"));
 }
 
 #[test]

@@ -22,6 +22,19 @@ fn args<'a>(list: &'a [&'a str]) -> Vec<&'a OsStr> {
 }
 
 /// Whether our child `pid` has ended within `limit` (it is left to be reaped by `finish`).
+/// Whether `pid` is seen asleep in a futex wait (`/proc/PID/wchan`) within `limit`.
+fn waits_on_a_futex(pid: libc::pid_t, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+        if wchan.starts_with("futex") {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    false
+}
+
 fn ends_within(pid: libc::pid_t, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
@@ -682,7 +695,11 @@ fn a_robust_lock_held_after_the_partner_is_gone_is_given_up() {
         first.line(),
         "first: the second process has attached; counting"
     );
-    std::thread::sleep(Duration::from_millis(300));
+    // The event: the first is asleep in the kernel's futex wait for the mutex this test holds.
+    assert!(
+        waits_on_a_futex(first.pid(), Duration::from_secs(3)),
+        "the first never waited for the lock"
+    );
     drop(mark); // the second "ends"; the mutex stays locked
     let ended = ends_within(first.pid(), Duration::from_secs(3));
     // SAFETY: this thread holds it.
