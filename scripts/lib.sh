@@ -6,8 +6,15 @@
 # Sourced, not run. The caller sets `set -euo pipefail` and calls `main "$@"`.
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# The Makefile sets BIN_DIR after building; run by hand, a script builds what it needs.
-bin_dir=${BIN_DIR:-$root/target/debug}
+# Which programs to run: the Rust ports (IMPL=rust, the default) or the project's own C
+# programs (IMPL=c, from crates/*/c/, built into target/c). The Makefile sets BIN_DIR after
+# building; run by hand, a script builds what it needs.
+impl=${IMPL:-rust}
+case $impl in
+rust) bin_dir=${BIN_DIR:-$root/target/debug} ;;
+c) bin_dir=${BIN_DIR:-$root/target/c} ;;
+*) printf '%s: IMPL must be rust or c, not %s\n' "$(basename "$0")" "$impl" >&2; exit 2 ;;
+esac
 prog=$(basename "$0")
 
 tmp=        # the temp directory, once make_tmp has made it
@@ -42,7 +49,11 @@ need() {
     local b
     for b in "$@"; do
         if [[ ! -x $bin_dir/$b ]]; then
-            (cd "$root" && cargo build --quiet --bins) || die "cargo build failed"
+            if [[ $impl == c ]]; then
+                make --no-print-directory -C "$root" c >/dev/null || die "make c failed"
+            else
+                (cd "$root" && cargo build --quiet --bins) || die "cargo build failed"
+            fi
             break
         fi
     done
@@ -92,6 +103,12 @@ random_hex() {
 # fs_type DIR: the filesystem DIR is on (ext2/ext3 for ext4, tmpfs, btrfs, xfs, ...).
 fs_type() {
     stat -f -c %T "$1"
+}
+
+# is_c: whether this run uses the C programs (IMPL=c). A script skips, with a note, a step
+# whose option only the Rust port has.
+is_c() {
+    [[ $impl == c ]]
 }
 
 say() {

@@ -296,6 +296,83 @@ impl Drop for Background {
     }
 }
 
+/// The workspace's root directory (where `Cargo.toml` and `crates/` are).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The project's own C program `name` (`crates/<example>/c/<name>.c`), compiled for this test
+/// run, as `make c` compiles it: `cc -std=c11 -Wall -Wextra -Werror -O2`, plus
+/// `-fsanitize=address,undefined` when `SHM_C_SANITIZE=1` (as `make test` sets it).
+///
+/// The binary has the same file name as the Rust one, so a transcript of it is the same text
+/// when the two programs print the same lines. It is built once per run into
+/// `target_tmpdir/c/` (pass `env!("CARGO_TARGET_TMPDIR")`), under a temp name renamed into
+/// place, so tests in parallel (threads or processes) never see a half-written binary.
+pub fn c_program(target_tmpdir: &str, name: &str) -> PathBuf {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(bin) = built.get(name) {
+        return bin.clone();
+    }
+
+    let root = workspace_root();
+    let source = std::fs::read_dir(root.join("crates"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path().join("c").join(format!("{name}.c")))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| panic!("no crates/*/c/{name}.c"));
+    let sanitize = std::env::var("SHM_C_SANITIZE").is_ok_and(|v| v == "1");
+    let dir = Path::new(target_tmpdir)
+        .join("c")
+        .join(if sanitize { "sanitize" } else { "plain" });
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join(name);
+    let temp = dir.join(format!("{name}.{:08x}.tmp", crate::random_u32()));
+    let mut cc = Command::new(std::env::var_os("CC").unwrap_or("cc".into()));
+    cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-I"])
+        .arg(root.join("crates/common/c"));
+    if sanitize {
+        cc.args([
+            "-g",
+            "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all",
+        ]);
+    }
+    let out = cc.arg("-o").arg(&temp).arg(&source).output().unwrap();
+    assert!(
+        out.status.success(),
+        "cc {} failed:\n{}",
+        source.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::rename(&temp, &bin).unwrap();
+    built.insert(name.to_owned(), bin.clone());
+    bin
+}
+
+/// Reports a test that checks nothing here, and why: on stderr, and as a line appended to
+/// the file `$SHM_SKIP_LOG` names, from which `make test` prints its summary of skipped
+/// tests. A skipped test must never look like a pass.
+pub fn skip(test: &str, why: &str) {
+    eprintln!("skipped: {test}: {why}");
+    if let Some(log) = std::env::var_os("SHM_SKIP_LOG") {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        // One write(2) per line: O_APPEND keeps lines from parallel tests whole.
+        file.write_all(format!("{test}: {why}\n").as_bytes())
+            .unwrap();
+    }
+}
+
 /// The notes this project ports, if they are where the workspace expects them: `$SHM_SEEDS`,
 /// else `../shared/seeds` beside the checkout. They are not part of the repository.
 pub fn seeds_dir() -> Option<PathBuf> {

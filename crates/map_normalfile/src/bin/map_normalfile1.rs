@@ -76,13 +76,16 @@ fn main() {
 fn run(args: &Args) -> Result<()> {
     let path = args.file.display();
 
+    // ANCHOR: open
     // fd = open(argv[1], O_CREAT | O_RDWR | O_TRUNC, 0644);
     // The notes ask for 0777: nothing here is executable, and only the owner writes it.
     // common::file::create is that open made safe for a shared directory like /tmp: it never
     // follows a symlink planted under the name, never truncates another user's file, and
     // refuses a FIFO, a device or a directory before a byte is written.
     let mut file = common::file::create(&args.file, 0o644)?;
+    // ANCHOR_END: open
 
+    // ANCHOR: size
     // lseek(fd, sizeof(people) * 5 - 1, SEEK_SET); write(fd, " ", 1);
     // Writing the last byte makes the file 5 records (40 bytes) long; the bytes before it read
     // as zeros. Which byte is written does not matter: record 5's age overwrites it below.
@@ -99,7 +102,9 @@ fn run(args: &Args) -> Result<()> {
     // file has one (a filesystem may delay allocating), or says ENOSPC here instead.
     common::file::reserve(file.as_fd(), FILE_RECORDS * People::SIZE)
         .with_context(|| format!("fallocate {path}"))?;
+    // ANCHOR_END: size
 
+    // ANCHOR: mmap
     // p_map = mmap(NULL, sizeof(people) * 10, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     // Twice the file's length: the kernel maps the whole page, so records 6..10 are memory
     // that other mappings of the file share, but they lie past the end of the file.
@@ -113,7 +118,9 @@ fn run(args: &Args) -> Result<()> {
 
     // close(fd); the mapping holds its own reference to the file.
     drop(file);
+    // ANCHOR_END: mmap
 
+    // ANCHOR: fill
     // for (i = 0; i < 10; i++) { sprintf(p_map[i].name, "%c", 'a' + i); p_map[i].age = 20 + i; }
     let people: &mut [People] = bytemuck::cast_slice_mut(&mut map[..]);
     for (i, (p, name)) in people.iter_mut().zip(b'a'..).enumerate() {
@@ -121,10 +128,14 @@ fn run(args: &Args) -> Result<()> {
         p.age = 20 + i as i32;
     }
     println!("initialize over");
+    // ANCHOR_END: fill
 
+    // ANCHOR: hold
     // sleep(10); the reader runs now, in another process.
     hold(args).context("read stdin")?;
+    // ANCHOR_END: hold
 
+    // ANCHOR: unmap
     // msync(p_map, sizeof(people) * 10, MS_SYNC);
     // Not in the notes. It writes the page to the file now, and on a disk filesystem writing
     // the page back clears the bytes past the end of the file, records 6..10. Without it the
@@ -136,6 +147,7 @@ fn run(args: &Args) -> Result<()> {
     // munmap(p_map, sizeof(people) * 10);
     drop(map);
     println!("umap ok");
+    // ANCHOR_END: unmap
     Ok(())
 }
 

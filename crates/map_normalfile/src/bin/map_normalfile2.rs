@@ -53,13 +53,16 @@ fn main() {
 fn run(args: &Args) -> Result<()> {
     let path = args.file.display();
 
+    // ANCHOR: open
     // fd = open(argv[1], O_RDONLY);
     // The notes open with O_CREAT | O_RDWR, 0777: a missing file is created empty, and reading
     // its mapping then dies of SIGBUS. The reader only reads, so it opens read-only and never
     // creates. common::file::open_regular adds O_NONBLOCK, so a FIFO under the name does not
     // wait for a writer, and then refuses anything that is not a regular file.
     let file = common::file::open_regular(&args.file, false)?;
+    // ANCHOR_END: open
 
+    // ANCHOR: size
     // fstat(fd, &st); not in the notes. Mapping past the last page of a file is legal, but
     // touching that memory raises SIGBUS; check the size first and say what is wrong instead.
     let st = file.metadata().with_context(|| format!("fstat {path}"))?;
@@ -95,7 +98,9 @@ fn run(args: &Args) -> Result<()> {
             "file has a hole (bytes never written) on tmpfs, where reading it could fault; map_normalfile1 writes no holes",
         ));
     }
+    // ANCHOR_END: size
 
+    // ANCHOR: mmap
     // p_map = mmap(NULL, sizeof(people) * 10, PROT_READ, MAP_SHARED, fd, 0);
     // PROT_READ: the notes map it writable, but this program never writes.
     let len = args.records * People::SIZE;
@@ -104,15 +109,20 @@ fn run(args: &Args) -> Result<()> {
     // prints "initialize over", and this program is started after that line.
     let map = unsafe { MmapOptions::new().len(len).map(&file) }
         .with_context(|| format!("mmap {path}"))?;
+    // ANCHOR_END: mmap
 
+    // ANCHOR: print
     // for (i = 0; i < 10; i++) printf("name: %s age %d;\n", p_map[i].name, p_map[i].age);
     let people: &[People] = bytemuck::cast_slice(&map[..]);
     for p in people {
         println!("name: {} age {};", p.name_lossy(), p.age);
     }
+    // ANCHOR_END: print
 
+    // ANCHOR: unmap
     // munmap(p_map, sizeof(people) * 10);
     drop(map);
+    // ANCHOR_END: unmap
     Ok(())
 }
 
