@@ -40,7 +40,7 @@ SCRIPTS := scripts/map_normalfile.sh scripts/anon_fork.sh scripts/sysv_shm.sh sc
 
 .PHONY: help build c run-all run-map-normalfile run-anon-fork run-sysv run-posix-shm \
         run-filesize-vs-mapsize run-map-grow-file run-counter bench \
-        test test-rust test-scripts test-bad-input test-faults test-memcheck check-leftovers lint fmt clippy shellcheck docs docs-open \
+        test test-rust test-book-fit test-scripts test-bad-input test-faults test-memcheck check-leftovers lint fmt clippy shellcheck docs docs-open \
         clean clean-ipc
 
 help: ## List the targets (this text)
@@ -87,7 +87,7 @@ bench: ## Measure (release build): IPC throughput and latency (ipc_bench), the c
 	target/release/ipc_bench --svg target/ipc_bench.svg
 	@BIN_DIR=$(CURDIR)/target/release scripts/bench_counter.sh
 
-test: lint c docs test-rust test-scripts test-bad-input test-faults test-memcheck check-leftovers ## Every check: fmt, clippy, shellcheck, the C, the book, tests, scripts, faults, memcheck, leftovers
+test: lint c docs test-rust test-book-fit test-scripts test-bad-input test-faults test-memcheck check-leftovers ## Every check: fmt, clippy, shellcheck, the C, the book, tests, scripts, faults, memcheck, leftovers
 	@if [[ -s $(SHM_SKIP_LOG) ]]; then \
 	    echo "make test: all checks passed; $$(wc -l <$(SHM_SKIP_LOG)) tests skipped:"; sed 's/^/  skipped: /' $(SHM_SKIP_LOG); \
 	else \
@@ -142,6 +142,9 @@ docs: $(MDBOOK) ## Build the book into docs/book, failing on a broken include
 	if grep -rl '{{#' docs/book --include='*.html'; then echo "docs: unresolved {{#...}} in the files above"; exit 1; fi; \
 	if grep -rlE '<code class="language-[a-z]+"></code>' docs/book --include='*.html'; then \
 	    echo "docs: empty code block (an include of a missing anchor?) in the files above"; exit 1; fi
+
+test-book-fit: docs ## The book in headless Chromium: C and Rust side by side fit 1280 px and a phone
+	@scripts/book_fit.sh docs/book
 
 docs-open: docs ## Build the book and open it in a browser
 	@xdg-open docs/book/index.html 2>/dev/null || open docs/book/index.html 2>/dev/null || \

@@ -6,7 +6,9 @@
 //! - every `{{#include}}` names a file that exists (and an `ANCHOR:` that exists);
 //! - every ```console block is either one `{{#include}}` of a test transcript
 //!   (`tests/transcripts/`) or of a recorded run (`recorded/`), or only `$ command` lines;
-//! - every chapter file is listed in SUMMARY.md.
+//! - every chapter file is listed in SUMMARY.md;
+//! - a file with `ANCHOR:` lines is never included whole (its anchor lines would show: wrap
+//!   the file in `// ANCHOR: all` ... `// ANCHOR_END: all` and include `path:all`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -174,6 +176,12 @@ fn includes_exist_and_console_blocks_are_tested_transcripts() {
                         problems.push(format!("{name}:{}: include {path}: no such file", n + 1))
                     }
                     Ok(included) => {
+                        if anchor.is_none() && included.contains("ANCHOR:") {
+                            problems.push(format!(
+                                "{name}:{}: include {path}: the file has anchors, whose lines would show: wrap it in `// ANCHOR: all` ... `// ANCHOR_END: all` and include {path}:all",
+                                n + 1
+                            ));
+                        }
                         if let Some(anchor) = anchor.filter(|a| a.parse::<usize>().is_err()) {
                             if !included.contains(&format!("ANCHOR: {anchor}")) {
                                 problems.push(format!(

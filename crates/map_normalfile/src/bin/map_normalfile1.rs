@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! map_normalfile1: the writer of the file-mapping pair.
 //!
 //! Ports `map_normalfile1.c` from seed 002 (`002_7650189f7af18478.txt`, "mmap范例", example 1);
@@ -160,3 +161,4 @@ fn hold(args: &Args) -> io::Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: all

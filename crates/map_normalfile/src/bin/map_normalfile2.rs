@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! map_normalfile2: the reader of the file-mapping pair.
 //!
 //! Ports `map_normalfile2.c` from seed 002 (`002_7650189f7af18478.txt`, "mmap范例", example 1);
@@ -139,3 +140,4 @@ fn on_tmpfs(file: &std::fs::File) -> std::io::Result<bool> {
     #[allow(clippy::unnecessary_cast)] // f_type is i64 here, u32 or i32 on other targets
     Ok(sfs.f_type as i64 == libc::TMPFS_MAGIC as i64)
 }
+// ANCHOR_END: all
