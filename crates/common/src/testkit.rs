@@ -251,10 +251,17 @@ impl Background {
     pub fn line(&mut self) -> String {
         let mut line = String::new();
         self.stdout.read_line(&mut line).unwrap();
-        assert!(
-            line.ends_with('\n'),
-            "program ended before printing a whole line (got {line:?})"
-        );
+        if !line.ends_with('\n') {
+            // It ended: say how, with what it said on stderr, which is usually why.
+            let mut stderr = String::new();
+            if let Some(mut err) = self.child.stderr.take() {
+                let _ = err.read_to_string(&mut stderr);
+            }
+            let status = self.child.wait().unwrap();
+            panic!(
+                "program ended ({status}) before printing a whole line (got {line:?}); its stderr:\n{stderr}"
+            );
+        }
         line.pop();
         line
     }
@@ -293,6 +300,64 @@ impl Drop for Background {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// An example binary as a test names it: `const READER: Bin = Bin::new("map_normalfile2",
+/// env!("CARGO_BIN_EXE_map_normalfile2"));`. It is the crate's own binary, unless the exercise
+/// checker (`cargo run -p exercises`) runs the example's tests against a learner's port: then
+/// `$SHM_EXERCISE_BIN_DIR` holds a program of the same name, and that one runs instead. So an
+/// exercise is checked by the very tests, transcripts and C pairings the example passes.
+#[derive(Clone, Copy, Debug)]
+pub struct Bin {
+    name: &'static str,
+    built: &'static str,
+}
+
+impl Bin {
+    /// `name` is the binary's name, `built` cargo's path to it (`env!("CARGO_BIN_EXE_<name>")`).
+    pub const fn new(name: &'static str, built: &'static str) -> Bin {
+        Bin { name, built }
+    }
+
+    /// The program to run: `$SHM_EXERCISE_BIN_DIR/<name>` when that exists, else the crate's.
+    pub fn path(&self) -> &'static Path {
+        use std::collections::HashMap;
+        use std::sync::{Mutex, OnceLock};
+        static RESOLVED: OnceLock<Mutex<HashMap<&'static str, &'static Path>>> = OnceLock::new();
+        let mut resolved = RESOLVED
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        resolved.entry(self.name).or_insert_with(|| {
+            let exercise = std::env::var_os("SHM_EXERCISE_BIN_DIR")
+                .map(|dir| PathBuf::from(dir).join(self.name))
+                .filter(|path| path.exists());
+            // Once per binary and test process: a leak of a few bytes, so that the path can be
+            // lent out for as long as the tests run.
+            Box::leak(
+                exercise
+                    .unwrap_or_else(|| PathBuf::from(self.built))
+                    .into_boxed_path(),
+            )
+        })
+    }
+
+    /// [`Bin::path`] as a `&str`, for the helpers that take one.
+    pub fn as_str(&self) -> &'static str {
+        self.path().to_str().unwrap()
+    }
+}
+
+impl AsRef<Path> for Bin {
+    fn as_ref(&self) -> &Path {
+        self.path()
+    }
+}
+
+impl AsRef<OsStr> for Bin {
+    fn as_ref(&self) -> &OsStr {
+        self.path().as_os_str()
     }
 }
 

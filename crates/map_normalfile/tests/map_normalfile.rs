@@ -8,11 +8,11 @@ use std::ffi::OsStr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use common::testkit::{self, Transcript};
+use common::testkit::{self, Bin, Transcript};
 use snapbox::file;
 
-const WRITER: &str = env!("CARGO_BIN_EXE_map_normalfile1");
-const READER: &str = env!("CARGO_BIN_EXE_map_normalfile2");
+const WRITER: Bin = Bin::new("map_normalfile1", env!("CARGO_BIN_EXE_map_normalfile1"));
+const READER: Bin = Bin::new("map_normalfile2", env!("CARGO_BIN_EXE_map_normalfile2"));
 
 /// The project's own C program `name` (crates/map_normalfile/c/NAME.c), built for this run.
 fn c(name: &str) -> PathBuf {
@@ -22,7 +22,7 @@ fn c(name: &str) -> PathBuf {
 /// The notes' session: the writer holds its mapping while the reader runs, is released, and
 /// the reader runs again after `umap ok`. `records` is passed to both when given.
 fn pair(dir: &Path, records: Option<&str>) -> Transcript {
-    pair_of(dir, records, Path::new(WRITER), Path::new(READER))
+    pair_of(dir, records, WRITER.path(), READER.path())
 }
 
 /// [`pair`] with any writer and reader: Rust, C, or one of each.
@@ -88,8 +88,8 @@ fn c_programs_print_the_same_transcripts() {
 fn c_and_rust_share_the_file_both_ways() {
     let (c_writer, c_reader) = (c("map_normalfile1"), c("map_normalfile2"));
     for (writer, reader) in [
-        (c_writer.as_path(), Path::new(READER)),
-        (Path::new(WRITER), c_reader.as_path()),
+        (c_writer.as_path(), READER.path()),
+        (WRITER.path(), c_reader.as_path()),
     ] {
         let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
         assert_disk_pair(dir.path(), &pair_of(dir.path(), None, writer, reader));
@@ -401,7 +401,7 @@ echo '$ map_normalfile2 hole'
         return;
     };
     let out = full
-        .args(["sh", "-c", script, "sh", WRITER, READER])
+        .args(["sh", "-c", script, "sh", WRITER.as_str(), READER.as_str()])
         .output()
         .unwrap();
     let mut t = Transcript::new(dir.path());
@@ -416,7 +416,7 @@ echo '$ map_normalfile2 hole'
 fn a_file_size_limit_is_an_error_not_sigxfsz() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let mut t = Transcript::new(dir.path());
-    t.redact_literal(WRITER, "map_normalfile1");
+    t.redact_literal(WRITER.as_str(), "map_normalfile1");
     let file = dir.path().join("test_shm");
     let script = r#"ulimit -f 0; exec "$0" --hold 0 "$1""#;
     t.run(

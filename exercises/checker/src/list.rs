@@ -1,0 +1,83 @@
+//! The exercises, in the order of the book: what each one asks you to write, and which of the
+//! real example's tests check it.
+
+/// One porting exercise: a crate `exercises/<dir>/` with a skeleton to fill in.
+#[derive(Debug)]
+pub struct Exercise {
+    /// The exercise's number, from 1, as `check N` takes it.
+    pub id: usize,
+    /// Its directory under `exercises/`, and its package name is `ex<dir>`.
+    pub dir: &'static str,
+    /// One line: what you port.
+    pub title: &'static str,
+    /// The binary you build (`ex01_map_normalfile2`) and the example binary it stands in for
+    /// (`map_normalfile2`): the example's tests run yours under that name.
+    pub program: (&'static str, &'static str),
+    /// The example crate whose tests check the exercise, and the test target (tests/NAME.rs).
+    pub example: &'static str,
+    pub test_target: &'static str,
+    /// The tests of that target that run your program, by name. Each one fails on the
+    /// skeleton (`make test` checks that) and passes on the finished example.
+    pub tests: &'static [&'static str],
+    /// The finished example: the file your skeleton becomes.
+    pub solution: &'static str,
+    /// The C program you port (the project's own, beside the example).
+    pub c: &'static str,
+    /// The chapter to read first.
+    pub chapter: &'static str,
+}
+
+impl Exercise {
+    /// `exercises/<dir>`, relative to the workspace root.
+    pub fn path(&self) -> String {
+        format!("exercises/{}", self.dir)
+    }
+
+    /// The skeleton you edit: `exercises/<dir>/src/main.rs`.
+    pub fn source(&self) -> String {
+        format!("exercises/{}/src/main.rs", self.dir)
+    }
+
+    /// The package name: `ex` and the directory's name.
+    pub fn package(&self) -> String {
+        format!("ex{}", self.dir)
+    }
+}
+
+pub const EXERCISES: &[Exercise] = &[
+    Exercise {
+        id: 1,
+        dir: "01_map_reader",
+        title: "map a file and print its records (open, fstat, mmap, print)",
+        program: ("ex01_map_normalfile2", "map_normalfile2"),
+        example: "map_normalfile",
+        test_target: "map_normalfile",
+        tests: &[
+            "tmpfs_file_keeps_the_records_past_end_of_file",
+            "disk_file_reads_zeros_past_end_of_file_after_umap",
+            "c_and_rust_share_the_file_both_ways",
+            "bad_input_is_one_line_and_exit_status",
+        ],
+        solution: "crates/map_normalfile/src/bin/map_normalfile2.rs",
+        c: "crates/map_normalfile/c/map_normalfile2.c",
+        chapter: "docs/src/map_normalfile.md",
+    },
+    Exercise {
+        id: 2,
+        dir: "02_map_writer",
+        title: "make a file, map more of it than it holds, fill it, hold it (open, lseek, write, posix_fallocate, mmap, msync)",
+        program: ("ex02_map_normalfile1", "map_normalfile1"),
+        example: "map_normalfile",
+        test_target: "map_normalfile",
+        tests: &[
+            "tmpfs_file_keeps_the_records_past_end_of_file",
+            "disk_file_reads_zeros_past_end_of_file_after_umap",
+            "writer_leaves_a_five_record_owner_only_file",
+            "c_and_rust_share_the_file_both_ways",
+            "bad_input_is_one_line_and_exit_status",
+        ],
+        solution: "crates/map_normalfile/src/bin/map_normalfile1.rs",
+        c: "crates/map_normalfile/c/map_normalfile1.c",
+        chapter: "docs/src/map_normalfile.md",
+    },
+];
