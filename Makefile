@@ -40,7 +40,7 @@ SCRIPTS := scripts/map_normalfile.sh scripts/anon_fork.sh scripts/sysv_shm.sh sc
 
 .PHONY: help build c run-all run-map-normalfile run-anon-fork run-sysv run-posix-shm \
         run-filesize-vs-mapsize run-map-grow-file run-counter bench \
-        test test-rust test-book-fit test-scripts test-bad-input test-faults test-memcheck check-leftovers lint fmt clippy shellcheck docs docs-open \
+        exercises test test-rust test-exercises test-book-fit test-scripts test-bad-input test-faults test-memcheck check-leftovers lint fmt clippy shellcheck docs docs-open \
         clean clean-ipc
 
 help: ## List the targets (this text)
@@ -87,12 +87,18 @@ bench: ## Measure (release build): IPC throughput and latency (ipc_bench), the c
 	target/release/ipc_bench --svg target/ipc_bench.svg
 	@BIN_DIR=$(CURDIR)/target/release scripts/bench_counter.sh
 
-test: lint c docs test-rust test-book-fit test-scripts test-bad-input test-faults test-memcheck check-leftovers ## Every check: fmt, clippy, shellcheck, the C, the book, tests, scripts, faults, memcheck, leftovers
+test: lint c docs test-rust test-exercises test-book-fit test-scripts test-bad-input test-faults test-memcheck check-leftovers ## Every check: fmt, clippy, shellcheck, the C, the book, tests, scripts, faults, memcheck, leftovers
 	@if [[ -s $(SHM_SKIP_LOG) ]]; then \
 	    echo "make test: all checks passed; $$(wc -l <$(SHM_SKIP_LOG)) tests skipped:"; sed 's/^/  skipped: /' $(SHM_SKIP_LOG); \
 	else \
 	    echo "make test: all checks passed, none skipped"; \
 	fi
+
+exercises: ## The porting exercises: list them, check yours in order, stop at the first failing
+	@$(CARGO) run -q -p exercises
+
+test-exercises: ## Every exercise's tests fail on its skeleton and pass on the finished example
+	@$(CARGO) run -q -p exercises -- verify
 
 test-rust: ## The unit and integration tests (they run the real binaries, Rust and C; the C under ASan and UBSan)
 	@mkdir -p target && rm -f $(SHM_SKIP_LOG)
