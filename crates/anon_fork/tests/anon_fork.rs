@@ -7,10 +7,10 @@
 use std::ffi::OsStr;
 use std::os::unix::fs::MetadataExt;
 
-use common::testkit::{self, Transcript};
+use common::testkit::{self, Bin, Transcript};
 use snapbox::file;
 
-const ANON_FORK: &str = env!("CARGO_BIN_EXE_anon_fork");
+const ANON_FORK: Bin = Bin::new("anon_fork", env!("CARGO_BIN_EXE_anon_fork"));
 
 fn session(args: &[&OsStr]) -> Transcript {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
@@ -140,7 +140,7 @@ echo '$ anon_fork --file demo'
         return;
     };
     let out = full
-        .args(["sh", "-c", script, "sh", ANON_FORK])
+        .args(["sh", "-c", script, "sh", ANON_FORK.as_str()])
         .output()
         .unwrap();
     let mut t = Transcript::new(dir.path());

@@ -355,6 +355,12 @@ impl AsRef<Path> for Bin {
     }
 }
 
+impl From<Bin> for String {
+    fn from(bin: Bin) -> String {
+        bin.as_str().to_owned()
+    }
+}
+
 impl AsRef<OsStr> for Bin {
     fn as_ref(&self) -> &OsStr {
         self.path().as_os_str()
