@@ -96,7 +96,8 @@ fn exercise(n: usize) -> Result<&'static Exercise> {
 
 /// The workspace root: where Cargo.toml and exercises/ are.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,7 +154,7 @@ fn state(ex: &Exercise) -> &'static str {
     } else if untouched(ex) {
         "not started"
     } else {
-        "failing"
+        "in progress"
     }
 }
 
@@ -162,6 +163,7 @@ fn list() {
     for ex in EXERCISES {
         println!("  {:>2}. {:<12} {}", ex.id, state(ex), ex.title);
     }
+    println!("(done: passed its last check; in progress: changed, not passing yet)");
 }
 
 // ---------------------------------------------------------------------------------------------
