@@ -213,7 +213,10 @@ fn c_bad_input_is_one_line_and_exit_status() {
     t.run(&writer, &["--key".as_ref(), "twelve".as_ref()]);
     t.run(&writer, &["--key".as_ref()]);
     t.run(&writer, &["--ftok".as_ref(), "/".as_ref(), "1".as_ref()]);
-    t.run(&reader, &["--stat".as_ref(), "--key".as_ref(), "0x".as_ref()]);
+    t.run(
+        &reader,
+        &["--stat".as_ref(), "--key".as_ref(), "0x".as_ref()],
+    );
     t.run(&reader, &["extra".as_ref()]);
     t.assert_eq(file!["transcripts/errors_c.txt"]);
 }
