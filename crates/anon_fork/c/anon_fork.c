@@ -50,24 +50,10 @@ static int open_backing(int dev_zero, const char *path, size_t len)
     }
     if (path == NULL)
         return -1;
-    /* As map_normalfile1.c: no symlink followed, only a regular file of our own emptied. */
-    int fd = open(path, O_CREAT | O_RDWR | O_NOFOLLOW | O_NONBLOCK, 0644);
-    if (fd == -1)
-        ERR_EXIT("open %s", path);
-    struct stat st;
-    if (fstat(fd, &st) == -1)
-        ERR_EXIT("fstat %s", path);
-    if (!S_ISREG(st.st_mode))
-        ERRX_EXIT("open %s: not a regular file", path);
-    if (st.st_uid != geteuid())
-        ERRX_EXIT("open %s: owned by another user; not truncated", path);
-    if (ftruncate(fd, 0) == -1 || ftruncate(fd, len) == -1)
+    int fd = create_own(path, 0644); /* as map_normalfile1.c: safe in a shared directory */
+    if (ftruncate(fd, len) == -1)
         ERR_EXIT("ftruncate %s", path);
-    int rc = posix_fallocate(fd, 0, len); /* a full filesystem: an error here, not SIGBUS */
-    if (rc != 0) {
-        errno = rc;
-        ERR_EXIT("fallocate %s", path);
-    }
+    reserve(fd, len, path); /* a full filesystem: an error here, not SIGBUS */
     return fd;
 }
 

@@ -106,8 +106,7 @@ fn c_bad_input_is_one_line_and_exit_status() {
     let c = testkit::c_program(env!("CARGO_TARGET_TMPDIR"), "anon_fork");
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let d = dir.path();
-    std::fs::write(d.join("victim"), b"precious").unwrap();
-    std::os::unix::fs::symlink(d.join("victim"), d.join("link")).unwrap();
+    testkit::plant_hostile_names(d);
     let p = |name: &str| d.join(name).into_os_string();
     let mut t = Transcript::new(d);
     t.run(&c, &["--file".as_ref(), &p("no/such/dir/demo1")]);
@@ -117,7 +116,7 @@ fn c_bad_input_is_one_line_and_exit_status() {
     t.run(&c, &["--file".as_ref(), &p("x"), "--dev-zero".as_ref()]);
     t.run(&c, &["--shared".as_ref()]);
     t.assert_eq(file!["transcripts/errors_c.txt"]);
-    assert_eq!(std::fs::read(d.join("victim")).unwrap(), b"precious");
+    testkit::assert_victim_untouched(d);
 }
 
 #[test]
@@ -144,12 +143,7 @@ fn output_order_holds_when_stdout_is_a_file() {
 fn bad_input_is_one_line_and_exit_status() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let d = dir.path();
-    std::fs::write(d.join("victim"), b"precious").unwrap();
-    std::os::unix::fs::symlink(d.join("victim"), d.join("link")).unwrap();
-    let fifo =
-        std::ffi::CString::new(d.join("fifo").into_os_string().into_encoded_bytes()).unwrap();
-    // SAFETY: a NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    testkit::plant_hostile_names(d);
     let p = |name: &str| d.join(name).into_os_string();
     let mut t = Transcript::new(d);
     t.run(ANON_FORK, &["--file".as_ref(), &p("no/such/dir/demo1")]);
@@ -163,11 +157,7 @@ fn bad_input_is_one_line_and_exit_status() {
     );
     t.run(ANON_FORK, &["--shared".as_ref()]);
     t.assert_eq(file!["transcripts/errors.txt"]);
-    assert_eq!(
-        std::fs::read(d.join("victim")).unwrap(),
-        b"precious",
-        "anon_fork followed a symlink"
-    );
+    testkit::assert_victim_untouched(d);
 }
 
 #[test]

@@ -74,11 +74,7 @@ static void test(int fd, const char *path, long filesize, long mapsize)
             ERR_EXIT("lseek %s", path);
         if (write(fd, "", 1) != 1)
             ERR_EXIT("write %s", path);
-        int rc = posix_fallocate(fd, 0, filesize); /* not in UNP: no holes */
-        if (rc != 0) {
-            errno = rc;
-            ERR_EXIT("fallocate %s", path);
-        }
+        reserve(fd, filesize, path); /* not in UNP: no holes */
     }
     // ANCHOR_END: size
 
@@ -155,18 +151,8 @@ int main(int argc, char **argv)
         USAGE_EXIT("MAPSIZE must be at least 1: mmap refuses a length of 0");
 
     // ANCHOR: open
-    /* UNP: O_RDWR | O_CREAT | O_TRUNC. As map_normalfile1.c: no symlink followed, only a
-     * regular file of our own emptied (test() truncates it). */
-    int fd = open(argv[1], O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0644);
-    if (fd == -1)
-        ERR_EXIT("open %s", argv[1]);
-    struct stat st;
-    if (fstat(fd, &st) == -1)
-        ERR_EXIT("fstat %s", argv[1]);
-    if (!S_ISREG(st.st_mode))
-        ERRX_EXIT("open %s: not a regular file", argv[1]);
-    if (st.st_uid != geteuid())
-        ERRX_EXIT("open %s: owned by another user; not truncated", argv[1]);
+    /* UNP: O_RDWR | O_CREAT | O_TRUNC; here as map_normalfile1.c opens (common.h) */
+    int fd = create_own(argv[1], 0644);
     // ANCHOR_END: open
 
     test(fd, argv[1], filesize, mapsize);

@@ -213,8 +213,7 @@ fn c_bad_input_is_one_line_and_exit_status() {
     let c = testkit::c_program(env!("CARGO_TARGET_TMPDIR"), "filesize_vs_mapsize");
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let d = dir.path();
-    std::fs::write(d.join("victim"), b"precious").unwrap();
-    std::os::unix::fs::symlink(d.join("victim"), d.join("link")).unwrap();
+    testkit::plant_hostile_names(d);
     let p = |name: &str| d.join(name).into_os_string();
     let mut t = Transcript::new(d);
     t.run(&c, &[&p("f")]);
@@ -226,7 +225,7 @@ fn c_bad_input_is_one_line_and_exit_status() {
     t.run(&c, &[d.as_os_str(), "100".as_ref(), "100".as_ref()]);
     t.run(&c, &["/dev/null".as_ref(), "100".as_ref(), "100".as_ref()]);
     t.assert_eq(file!["transcripts/errors_c.txt"]);
-    assert_eq!(std::fs::read(d.join("victim")).unwrap(), b"precious");
+    testkit::assert_victim_untouched(d);
 }
 
 #[test]

@@ -69,19 +69,8 @@ int main(int argc, char **argv)
 
     // ANCHOR: open
     int fd;
-    if (path) { /* UNP: O_RDWR | O_CREAT | O_TRUNC; here as in map_normalfile1.c */
-        fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0644);
-        if (fd == -1)
-            ERR_EXIT("open %s", path);
-        struct stat st;
-        if (fstat(fd, &st) == -1)
-            ERR_EXIT("fstat %s", path);
-        if (!S_ISREG(st.st_mode))
-            ERRX_EXIT("open %s: not a regular file", path);
-        if (st.st_uid != geteuid())
-            ERRX_EXIT("open %s: owned by another user; not truncated", path);
-        if (ftruncate(fd, 0) == -1)
-            ERR_EXIT("ftruncate %s", path);
+    if (path) { /* UNP: O_RDWR | O_CREAT | O_TRUNC; here as map_normalfile1.c opens */
+        fd = create_own(path, 0644);
     } else {
         path = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
         fd = open(path, O_TMPFILE | O_RDWR, 0600);
@@ -111,11 +100,7 @@ int main(int argc, char **argv)
         printf("setting file size to %zu\n", i);
         if (ftruncate(fd, i) == -1)
             ERR_EXIT("ftruncate %s", path);
-        int rc = posix_fallocate(fd, 0, i); /* not in UNP */
-        if (rc != 0) {
-            errno = rc;
-            ERR_EXIT("fallocate %s", path);
-        }
+        reserve(fd, i, path); /* not in UNP */
         int after = probe(ptr + i - 1, 1);
         if (after >= 0)
             printf("ptr[%zu] = %d\n", i - 1, after);

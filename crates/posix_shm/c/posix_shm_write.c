@@ -97,12 +97,8 @@ int main(int argc, char **argv)
     if (ftruncate(fd, sizeof(struct student)) == -1)
         ERR_EXIT("ftruncate %s", name);
     /* notes: none. ftruncate reserves no page; a store into a page a full /dev/shm cannot
-     * give raises SIGBUS. posix_fallocate returns the error, it does not set errno. */
-    int rc = posix_fallocate(fd, 0, sizeof(struct student));
-    if (rc != 0) {
-        errno = rc;
-        ERR_EXIT("fallocate %s", name);
-    }
+     * give raises SIGBUS. */
+    reserve(fd, sizeof(struct student), name);
     // ANCHOR_END: ftruncate
 
     // ANCHOR: fstat

@@ -268,11 +268,9 @@ static void create_region(const char *backing, const char *path, int *fd)
             ERR_EXIT("open an unnamed temp file in %s", dir);
     }
     if (*fd != -1) { /* sized, and its page reserved: no SIGBUS on a full filesystem */
-        int rc = ftruncate(*fd, REGION) == -1 ? errno : posix_fallocate(*fd, 0, REGION);
-        if (rc != 0) {
-            errno = rc;
+        if (ftruncate(*fd, REGION) == -1)
             ERR_EXIT("ftruncate");
-        }
+        reserve(*fd, REGION, name ? name : "the region");
     }
     base = mmap(NULL, REGION, PROT_READ | PROT_WRITE, flags, *fd, 0);
     if (base == MAP_FAILED)
