@@ -19,6 +19,10 @@ main() {
     note "before each ftruncate the next page raises SIGBUS; after it, the page reads 0 and takes a write"
     run map_grow_file
 
+    if is_c; then
+        note "the writer and follower (--append, --follow) are the Rust port's own; the C program is UNP's test2.c only"
+        return
+    fi
     say "A writer appends 12 records of 512 bytes; a follower maps 1 MiB of the file once"
     note "the writer's lines go to the follower's stdin: each announces a complete record"
     show "map_grow_file --append 12 $tmp/log | map_grow_file --follow $tmp/log"

@@ -56,21 +56,26 @@ main() {
     say "The same with a lock (raw_sync mutex), with fetch_add, with a robust mutex: nothing lost"
     run shm_counter --loops 2000000 --sync mutex
     run shm_counter --loops 2000000 --sync atomic
-    run shm_counter --loops 2000000 --sync robust
+    if is_c; then
+        note "--sync robust is the Rust port's own; the C program has mutex, atomic and none"
+    else
+        run shm_counter --loops 2000000 --sync robust
+    fi
 
     say "Where the counter lives: a mapped file (incr2.c, incr3.c), an anonymous mapping (incr_map_anon.c), a POSIX object"
     run shm_counter --loops 200000 --backing file
     run shm_counter --loops 200000 --backing anon
-    note "without --name, a random name (another if it is taken), removed at the end"
-    run shm_counter --loops 200000 --backing posix
-    note "the same object made with the shared_memory crate, which owns it and unlinks it on drop"
-    run shm_counter --loops 200000 --backing shared-memory
-
-    say "A process dies holding the lock"
-    note "a robust mutex hands the lock to the next locker with EOWNERDEAD"
-    run shm_counter --loops 1000 --sync robust --child-dies-holding-lock
-    note "a raw_sync mutex is not robust: it stays locked; the parent notices and gives up"
-    run shm_counter --loops 1000 --sync mutex --child-dies-holding-lock || note "exit status $?, as expected"
+    if is_c; then
+        note "the C program needs --name for a POSIX object; the Rust port makes a random one"
+        run shm_counter --loops 200000 --backing posix --name "/shm-by-example.shm_counter.$(random_hex)"
+        note "--backing shared-memory and --child-dies-holding-lock are the Rust port's own"
+    else
+        note "without --name, a random name (another if it is taken), removed at the end"
+        run shm_counter --loops 200000 --backing posix
+        note "the same object made with the shared_memory crate, which owns it and unlinks it on drop"
+        run shm_counter --loops 200000 --backing shared-memory
+        died_holding_the_lock
+    fi
 
     say "Two unrelated processes share a counter by name (what two terminals would do)"
     start_first
@@ -80,6 +85,15 @@ main() {
     bg_expect "counter = 2000000, expected 2000000, lost updates 0"
     bg_expect "first: removing $name (shm_unlink)"
     bg_wait
+}
+
+# died_holding_the_lock: the Rust port's --child-dies-holding-lock, robust and not.
+died_holding_the_lock() {
+    say "A process dies holding the lock"
+    note "a robust mutex hands the lock to the next locker with EOWNERDEAD"
+    run shm_counter --loops 1000 --sync robust --child-dies-holding-lock
+    note "a raw_sync mutex is not robust: it stays locked; the parent notices and gives up"
+    run shm_counter --loops 1000 --sync mutex --child-dies-holding-lock || note "exit status $?, as expected"
 }
 
 main "$@"

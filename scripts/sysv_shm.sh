@@ -99,6 +99,10 @@ main() {
     bg_wait
     segments shmid "$shmid"
 
+    if is_c; then
+        note "ftok (seed 004) is the Rust port's --ftok PATH PROJ_ID; the C programs take --key only"
+        return
+    fi
     say "A key made with ftok(path, proj_id) (seed 004)"
     make_tmp "${TMPDIR:-/tmp}"
     local keyfile dev ino

@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! anon_fork: a parent and its child share memory through a mapping made before `fork`.
 //!
 //! Ports seed 002's parent/child program (`002_7650189f7af18478.txt`, "mmap范例", example 2),
@@ -68,6 +69,7 @@ fn main() {
 fn run(args: &Args) -> Result<()> {
     let len = RECORDS * People::SIZE;
 
+    // ANCHOR: mmap
     // The object behind the mapping: none for MAP_ANONYMOUS (fd -1), else an open file.
     let backing = open_backing(args, len)?;
     let share = if args.private {
@@ -99,7 +101,9 @@ fn run(args: &Args) -> Result<()> {
 
     // close(fd); the mapping keeps the file (or /dev/zero) referenced.
     drop(backing);
+    // ANCHOR_END: mmap
 
+    // ANCHOR: fork
     // Not in the notes: the child waits on this pipe until the parent has written the records
     // (the notes have the child sleep(2) and hope).
     let (ready_rx, ready_tx) = io::pipe().context("pipe")?;
@@ -124,8 +128,10 @@ fn run(args: &Args) -> Result<()> {
             parent(map, ready_tx, pid)
         }
     }
+    // ANCHOR_END: fork
 }
 
+// ANCHOR: child
 /// The child: reads the parent's five ages, then sets the first to 100.
 fn child(mut map: Mapping, mut ready: PipeReader) -> Result<()> {
     // sleep(2) in the notes. read() returns when the parent writes, or at end of file if the
@@ -143,7 +149,9 @@ fn child(mut map: Mapping, mut ready: PipeReader) -> Result<()> {
     // munmap(p_map, sizeof(people) * 10); exit(0) would unmap it too.
     map.munmap().context("munmap")
 }
+// ANCHOR_END: child
 
+// ANCHOR: parent
 /// The parent: writes five records, lets the child run, reads what the child wrote.
 fn parent(mut map: Mapping, mut ready: PipeWriter, child: libc::pid_t) -> Result<()> {
     // for (i = 0; i < 5; i++) { temp += 1; memcpy(p_map[i].name, &temp, 2); p_map[i].age = 20 + i; }
@@ -165,13 +173,16 @@ fn parent(mut map: Mapping, mut ready: PipeWriter, child: libc::pid_t) -> Result
     if !status.success() {
         return Err(Error::msg("child", status.to_string()));
     }
+    // ANCHOR_END: parent
 
+    // ANCHOR: unmap
     let people: &[People] = bytemuck::cast_slice(&map[..]);
     println!("parent read: the first people's age is {}", people[0].age);
     println!("umap");
     // munmap(p_map, sizeof(people) * 10);
     map.munmap().context("munmap")?;
     println!("umap ok");
+    // ANCHOR_END: unmap
     Ok(())
 }
 
@@ -207,3 +218,4 @@ fn open_backing(args: &Args, len: usize) -> Result<Option<File>> {
         .with_context(|| format!("fallocate {}", path.display()))?;
     Ok(Some(file))
 }
+// ANCHOR_END: all

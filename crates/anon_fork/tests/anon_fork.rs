@@ -64,6 +64,61 @@ fn file_mapping_is_shared_across_fork_and_lands_in_the_file() {
     assert!(people[5..].iter().all(|p| *p == common::People::default()));
 }
 
+/// The project's C program (crates/anon_fork/c/anon_fork.c) prints, for every variant, the
+/// Rust's transcript, and leaves the same file: parent and child are one program here, so
+/// this is its C-against-Rust check.
+#[test]
+fn c_program_prints_the_same_transcripts() {
+    let c = testkit::c_program(env!("CARGO_TARGET_TMPDIR"), "anon_fork");
+    for (args, expected) in [
+        (&[][..], file!["transcripts/shared.txt"]),
+        (&["--private"][..], file!["transcripts/private.txt"]),
+        (&["--dev-zero"][..], file!["transcripts/dev_zero.txt"]),
+        (
+            &["--dev-zero", "--private"][..],
+            file!["transcripts/private_dev_zero.txt"],
+        ),
+    ] {
+        let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+        let mut t = Transcript::new(dir.path());
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        t.run(&c, &args);
+        t.assert_eq(expected);
+    }
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.path().join("demo1");
+    let mut t = Transcript::new(dir.path());
+    t.run(&c, &["--file".as_ref(), path.as_ref()]);
+    t.assert_eq(file!["transcripts/file.txt"]);
+    let rust = dir.path().join("demo1.rust");
+    testkit::run_ok(ANON_FORK, &["--file".as_ref(), rust.as_ref()]);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        std::fs::read(&rust).unwrap(),
+        "the C and the Rust leave different bytes in the file"
+    );
+}
+
+/// The C program on bad input: one line each. Differences from the Rust on purpose: a usage
+/// line of its own instead of clap's, and "not a regular file" without saying what it is.
+#[test]
+fn c_bad_input_is_one_line_and_exit_status() {
+    let c = testkit::c_program(env!("CARGO_TARGET_TMPDIR"), "anon_fork");
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let d = dir.path();
+    testkit::plant_hostile_names(d);
+    let p = |name: &str| d.join(name).into_os_string();
+    let mut t = Transcript::new(d);
+    t.run(&c, &["--file".as_ref(), &p("no/such/dir/demo1")]);
+    t.run(&c, &["--file".as_ref(), d.as_os_str()]);
+    t.run(&c, &["--file".as_ref(), &p("link")]);
+    t.run(&c, &["--file".as_ref(), "/dev/null".as_ref()]);
+    t.run(&c, &["--file".as_ref(), &p("x"), "--dev-zero".as_ref()]);
+    t.run(&c, &["--shared".as_ref()]);
+    t.assert_eq(file!["transcripts/errors_c.txt"]);
+    testkit::assert_victim_untouched(d);
+}
+
 #[test]
 fn output_order_holds_when_stdout_is_a_file() {
     // Parent and child write to one open file: the order must come from the handover (pipe,
@@ -88,12 +143,7 @@ fn output_order_holds_when_stdout_is_a_file() {
 fn bad_input_is_one_line_and_exit_status() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let d = dir.path();
-    std::fs::write(d.join("victim"), b"precious").unwrap();
-    std::os::unix::fs::symlink(d.join("victim"), d.join("link")).unwrap();
-    let fifo =
-        std::ffi::CString::new(d.join("fifo").into_os_string().into_encoded_bytes()).unwrap();
-    // SAFETY: a NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    testkit::plant_hostile_names(d);
     let p = |name: &str| d.join(name).into_os_string();
     let mut t = Transcript::new(d);
     t.run(ANON_FORK, &["--file".as_ref(), &p("no/such/dir/demo1")]);
@@ -107,11 +157,7 @@ fn bad_input_is_one_line_and_exit_status() {
     );
     t.run(ANON_FORK, &["--shared".as_ref()]);
     t.assert_eq(file!["transcripts/errors.txt"]);
-    assert_eq!(
-        std::fs::read(d.join("victim")).unwrap(),
-        b"precious",
-        "anon_fork followed a symlink"
-    );
+    testkit::assert_victim_untouched(d);
 }
 
 #[test]

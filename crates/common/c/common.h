@@ -1,8 +1,9 @@
 /*
  * common.h: what every C program of shm-by-example shares, and nothing else.
  *
- * The notes' `people` record (seed 002; seed 003 calls it `STU`), and ERR_EXIT, the notes'
- * error macro made to print one line in the same shape as the Rust ports:
+ * The notes' `people` record (seed 002; seed 003 calls it `STU`); ERR_EXIT, the notes'
+ * error macro made to print one line in the same shape as the Rust ports; and the two steps
+ * every program that writes a file needs (create_own, reserve):
  *
  *     map_normalfile2: open /tmp/missing: No such file or directory
  *
@@ -38,5 +39,43 @@ _Static_assert(sizeof(people) == 8, "people is 8 bytes, as the Rust People");
     do {                                                                                       \
         errx(2, "usage: " __VA_ARGS__);                                                        \
     } while (0)
+
+/* create_own(path, mode): the open of a file this program writes, made safe for a shared
+ * directory such as /tmp: O_NOFOLLOW refuses a symlink planted under the name, O_NONBLOCK
+ * keeps a FIFO from blocking the open, and the file is emptied only after fstat has shown a
+ * regular file of the caller's (O_TRUNC would empty another user's file we can write).
+ * map_normalfile1.c makes these calls one by one; the other programs call this. */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static inline int create_own(const char *path, mode_t mode)
+{
+    int fd = open(path, O_CREAT | O_RDWR | O_NOFOLLOW | O_NONBLOCK, mode);
+    if (fd == -1)
+        ERR_EXIT("open %s", path);
+    struct stat st;
+    if (fstat(fd, &st) == -1)
+        ERR_EXIT("fstat %s", path);
+    if (!S_ISREG(st.st_mode))
+        ERRX_EXIT("open %s: not a regular file", path);
+    if (st.st_uid != geteuid())
+        ERRX_EXIT("open %s: owned by another user; not truncated", path);
+    if (ftruncate(fd, 0) == -1)
+        ERR_EXIT("ftruncate %s", path);
+    return fd;
+}
+
+/* reserve(fd, len, path): posix_fallocate, so that a store into a new mapping on a full
+ * filesystem is an error here instead of SIGBUS there (ftruncate reserves nothing).
+ * posix_fallocate returns its error instead of setting errno. */
+static inline void reserve(int fd, off_t len, const char *path)
+{
+    int rc = posix_fallocate(fd, 0, len);
+    if (rc != 0) {
+        errno = rc;
+        ERR_EXIT("fallocate %s", path);
+    }
+}
 
 #endif

@@ -444,6 +444,28 @@ pub fn skip(test: &str, why: &str) {
     }
 }
 
+/// Plants in `dir` what a hostile or unlucky user leaves under a name a program is given:
+/// `victim`, a file holding `precious`; `link`, a symlink to it; and `fifo`, a FIFO. After the
+/// program has run on them, [`assert_victim_untouched`] checks that no symlink was followed.
+pub fn plant_hostile_names(dir: &Path) {
+    std::fs::write(dir.join("victim"), b"precious").unwrap();
+    std::os::unix::fs::symlink(dir.join("victim"), dir.join("link")).unwrap();
+    let fifo =
+        std::ffi::CString::new(dir.join("fifo").into_os_string().into_encoded_bytes()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+}
+
+/// `victim` (see [`plant_hostile_names`]) still holds `precious`: no write went through `link`.
+#[track_caller]
+pub fn assert_victim_untouched(dir: &Path) {
+    assert_eq!(
+        std::fs::read(dir.join("victim")).unwrap(),
+        b"precious",
+        "a program followed the symlink `link` and wrote into `victim`"
+    );
+}
+
 /// The notes this project ports, if they are where the workspace expects them: `$SHM_SEEDS`,
 /// else `../shared/seeds` beside the checkout. They are not part of the repository.
 pub fn seeds_dir() -> Option<PathBuf> {

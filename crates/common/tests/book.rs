@@ -8,7 +8,10 @@
 //!   (`tests/transcripts/`) or of a recorded run (`recorded/`), or only `$ command` lines;
 //! - every chapter file is listed in SUMMARY.md;
 //! - a file with `ANCHOR:` lines is never included whole (its anchor lines would show: wrap
-//!   the file in `// ANCHOR: all` ... `// ANCHOR_END: all` and include `path:all`).
+//!   the file in `// ANCHOR: all` ... `// ANCHOR_END: all` and include `path:all`);
+//! - every example chapter shows its C and its Rust side by side: every C program in
+//!   `crates/<example>/c/` is included there, step by step, each C step next to the Rust step
+//!   of the same anchor name, and no table quoting C calls is left.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -213,6 +216,80 @@ fn includes_exist_and_console_blocks_are_tested_transcripts() {
                 }
                 Some((_, body)) => body.push(line),
                 None => {}
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The example chapters, each with C programs of its own in `crates/<example>/c/`.
+const EXAMPLES: [&str; 7] = [
+    "map_normalfile",
+    "anon_fork",
+    "sysv_shm",
+    "posix_shm",
+    "filesize_vs_mapsize",
+    "map_grow_file",
+    "shm_counter",
+];
+
+/// `(path, anchor)` of every `{{#include path:anchor}}` line in `text`.
+fn includes(text: &str) -> Vec<(&str, &str)> {
+    text.lines()
+        .filter_map(|line| {
+            let start = line.find("{{#include ")?;
+            let spec = line[start + 11..].split("}}").next()?.trim();
+            Some(spec.split_once(':').unwrap_or((spec, "")))
+        })
+        .collect()
+}
+
+#[test]
+fn every_example_shows_its_c_and_rust_side_by_side() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut problems = Vec::new();
+    for example in EXAMPLES {
+        let chapter = format!("{example}.md");
+        let text = std::fs::read_to_string(book().join(&chapter)).unwrap();
+        if !text.contains(r#"<div class="side-by-side">"#) {
+            problems.push(format!("{chapter}: no side-by-side block"));
+        }
+        if text.lines().any(|l| l.starts_with("| Step | C")) {
+            problems.push(format!(
+                "{chapter}: a table quoting C calls is left beside the side-by-side blocks"
+            ));
+        }
+        let incs = includes(&text);
+        // Each C step is followed by the Rust step of the same name.
+        for (i, (path, anchor)) in incs.iter().enumerate() {
+            if !path.ends_with(".c") {
+                continue;
+            }
+            match incs.get(i + 1) {
+                Some((next, a)) if next.ends_with(".rs") && a == anchor => {}
+                _ => problems.push(format!(
+                    "{chapter}: {path}:{anchor} is not followed by a Rust include of `{anchor}`"
+                )),
+            }
+        }
+        let dir = root.join("crates").join(example).join("c");
+        let programs = std::fs::read_dir(&dir).map_or(Vec::new(), |entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|f| f.ends_with(".c"))
+                .collect()
+        });
+        if programs.is_empty() {
+            problems.push(format!("crates/{example}/c/: no C program"));
+        }
+        for program in programs {
+            let wanted = format!("crates/{example}/c/{program}");
+            if !incs
+                .iter()
+                .any(|(path, anchor)| path.ends_with(&wanted) && !anchor.is_empty())
+            {
+                problems.push(format!("{chapter}: {wanted} is not shown step by step"));
             }
         }
     }

@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! filesize_vs_mapsize: what happens when a mapping is larger, or smaller, than its file.
 //!
 //! Ports the first question of seed 000 §B (`000_2472ed93582ebe78.txt`: "当映射的内存大于文件大小？",
@@ -85,9 +86,11 @@ fn run(args: &Args) -> Result<()> {
         test(&file, &p, 15000, 5000, &interrupts)?;
         return interrupts.check();
     };
+    // ANCHOR: open
     // fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0644);
     // No symlink followed, no other user's file truncated, nothing but a regular file.
     let file = common::file::create(path, 0o644)?;
+    // ANCHOR_END: open
     test(
         &file,
         &path.display().to_string(),
@@ -105,6 +108,7 @@ fn run(args: &Args) -> Result<()> {
 fn test(file: &File, p: &str, filesize: u64, mapsize: u64, interrupts: &Interrupts) -> Result<()> {
     let ps = page_size() as u64;
 
+    // ANCHOR: size
     // The O_TRUNC of the open, again: the notes' second case reuses the first one's file.
     file.set_len(0).with_context(|| format!("ftruncate {p}"))?;
 
@@ -121,7 +125,9 @@ fn test(file: &File, p: &str, filesize: u64, mapsize: u64, interrupts: &Interrup
         common::file::reserve(file.as_fd(), filesize as usize)
             .with_context(|| format!("fallocate {p}"))?;
     }
+    // ANCHOR_END: size
 
+    // ANCHOR: mmap
     // Not in the C: reserve every page a probe can reach, one more than the larger size
     // covers, with PROT_NONE. The file is then mapped over the start of the reservation, so
     // the first page past the mapping is ours too, and touching it is a certain SIGSEGV.
@@ -137,7 +143,9 @@ fn test(file: &File, p: &str, filesize: u64, mapsize: u64, interrupts: &Interrup
     // pagesize = sysconf(_SC_PAGESIZE); printf("PAGESIZE = %ld\n", pagesize);
     println!("filesize = {filesize}, mapsize = {mapsize}");
     println!("PAGESIZE = {ps}");
+    // ANCHOR_END: mmap
 
+    // ANCHOR: probe
     // for (i = 0; i < max(filesize, mapsize); i += pagesize) {
     //     printf("ptr[%d] = %d\n", i, ptr[i]); ptr[i] = 1;
     //     printf("ptr[%d] = %d\n", i + pagesize - 1, ptr[i + pagesize - 1]); ptr[i + pagesize - 1] = 1;
@@ -169,8 +177,11 @@ fn test(file: &File, p: &str, filesize: u64, mapsize: u64, interrupts: &Interrup
 
     println!();
     picture(filesize, mapsize, ps, &offsets, &outcomes);
+    // ANCHOR_END: probe
+    // ANCHOR: munmap
     // munmap: dropping the reservation unmaps its whole range, the file mapping in it too.
     drop(reserved);
+    // ANCHOR_END: munmap
     Ok(())
 }
 
@@ -294,3 +305,4 @@ impl Drop for Reservation {
         unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
     }
 }
+// ANCHOR_END: all

@@ -133,6 +133,101 @@ fn edge_sizes_follow_the_rule() {
     }
 }
 
+/// A transcript without the Rust's pictures of the pages (the blank line, then `page:` to
+/// `(# file bytes ...)`), which the C does not draw.
+fn without_pictures(transcript: &str) -> String {
+    let mut out = Vec::new();
+    let mut in_picture = false;
+    for line in transcript.lines() {
+        if line.starts_with("page:") {
+            in_picture = true;
+            out.pop(); // the blank line before it
+        }
+        if !in_picture {
+            out.push(line);
+        }
+        if line.starts_with("(# file bytes") {
+            in_picture = false;
+        }
+    }
+    out.iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// The project's C program (crates/filesize_vs_mapsize/c/) makes the same accesses with the
+/// same outcomes, line for line: the Rust's transcripts less their pictures of the pages,
+/// which the C does not draw. The notes' two cases in a temp file, and the edge sizes.
+#[test]
+fn c_program_makes_the_same_accesses() {
+    if !on_4k_pages() {
+        return;
+    }
+    let c = testkit::c_program(env!("CARGO_TARGET_TMPDIR"), "filesize_vs_mapsize");
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let mut t = Transcript::new(dir.path());
+    let out = t.run(&c, &[]);
+    assert!(out.status.success());
+    let notes = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/transcripts/notes.txt"
+    ))
+    .unwrap();
+    assert_eq!(t.text(), without_pictures(&notes));
+
+    let path = dir.path().join("f");
+    let mut t = Transcript::new(dir.path());
+    for (f, m) in [
+        (8192, 8192),
+        (4096, 12288),
+        (12288, 4096),
+        (0, 100),
+        (100, 1),
+        (4097, 4096),
+        (4096, 4097),
+    ] {
+        t.run(
+            &c,
+            &[
+                path.as_os_str(),
+                f.to_string().as_ref(),
+                m.to_string().as_ref(),
+            ],
+        );
+    }
+    let edges = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/transcripts/edges.txt"
+    ))
+    .unwrap();
+    assert_eq!(t.text(), without_pictures(&edges));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "the C left a temp file (or lost f)"
+    );
+}
+
+/// The C program on bad input: one line each, its own usage lines (exit status 2), no
+/// symlink followed.
+#[test]
+fn c_bad_input_is_one_line_and_exit_status() {
+    let c = testkit::c_program(env!("CARGO_TARGET_TMPDIR"), "filesize_vs_mapsize");
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let d = dir.path();
+    testkit::plant_hostile_names(d);
+    let p = |name: &str| d.join(name).into_os_string();
+    let mut t = Transcript::new(d);
+    t.run(&c, &[&p("f")]);
+    t.run(&c, &[&p("f"), "-1".as_ref(), "100".as_ref()]);
+    t.run(&c, &[&p("f"), "100".as_ref(), "0".as_ref()]);
+    t.run(&c, &[&p("f"), "ten".as_ref(), "100".as_ref()]);
+    t.run(&c, &[&p("f"), "100".as_ref(), "1000000".as_ref()]);
+    t.run(&c, &[&p("link"), "100".as_ref(), "100".as_ref()]);
+    t.run(&c, &[d.as_os_str(), "100".as_ref(), "100".as_ref()]);
+    t.run(&c, &["/dev/null".as_ref(), "100".as_ref(), "100".as_ref()]);
+    t.assert_eq(file!["transcripts/errors_c.txt"]);
+    testkit::assert_victim_untouched(d);
+}
+
 #[test]
 fn bad_input_is_one_line_and_exit_status() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));

@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! map_grow_file: map a region much larger than a file, and use more of it as the file grows.
 //!
 //! Ports the second question of seed 000 §B (`000_2472ed93582ebe78.txt`: "如何映射一个持续增长的文件？",
@@ -85,6 +86,7 @@ fn main() {
 /// The C program: grow the file a page at a time under a mapping of 8 pages.
 fn classic(path: Option<&Path>) -> Result<()> {
     let interrupts = Interrupts::block().context("sigprocmask")?;
+    // ANCHOR: open
     let (mut file, p) = match path {
         // fd = open(FILE, O_RDWR | O_CREAT | O_TRUNC, 0644);
         // No symlink followed, no other user's file truncated, nothing but a regular file.
@@ -101,9 +103,11 @@ fn classic(path: Option<&Path>) -> Result<()> {
             (file, p)
         }
     };
+    // ANCHOR_END: open
     let ps = page_size();
     let size = PAGES * ps;
 
+    // ANCHOR: mmap
     // ptr = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     // The file is 0 bytes: every page of the mapping lies past its end, for now.
     // MmapRaw (memmap2) gives a pointer, not a slice: these bytes may not be there to read.
@@ -111,7 +115,9 @@ fn classic(path: Option<&Path>) -> Result<()> {
         .len(size)
         .map_raw(&file)
         .with_context(|| format!("mmap {p}"))?;
+    // ANCHOR_END: mmap
 
+    // ANCHOR: grow
     // for (i = 4096; i <= SIZE; i += 4096) {
     for i in (ps..=size).step_by(ps) {
         interrupts.check()?;
@@ -136,7 +142,9 @@ fn classic(path: Option<&Path>) -> Result<()> {
         let after = probe_at(&ptr, i - 1, Some(1))?;
         println!("ptr[{}] = {after}", i - 1);
     }
+    // ANCHOR_END: grow
 
+    // ANCHOR: check
     // Not in the C: the bytes written through the mapping are in the file; read(2) them
     // through the descriptor (the temp file has no name to open).
     drop(ptr);
@@ -151,6 +159,7 @@ fn classic(path: Option<&Path>) -> Result<()> {
     );
     // A signal that came while this program worked ends it now.
     interrupts.check()
+    // ANCHOR_END: check
 }
 
 /// One access at `offset` of the mapping, in a child process.
@@ -301,3 +310,4 @@ fn parse_event(line: &str) -> Result<usize> {
     }
     Ok(n)
 }
+// ANCHOR_END: all

@@ -47,6 +47,46 @@ fn classic_growth_page_by_page_leaves_no_temp_file() {
     }
 }
 
+/// The project's C program (crates/map_grow_file/c/, UNP's test2.c) prints the Rust's
+/// classic run line for line, in a temp file and in a named one, and leaves no temp file.
+#[test]
+fn c_program_prints_the_classic_run() {
+    let c = testkit::c_program(env!("CARGO_TARGET_TMPDIR"), "map_grow_file");
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    assert_eq!(testkit::run_ok_in_tmpdir(&c, dir.path()), classic_output());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let path = dir.path().join("test.data");
+    assert_eq!(testkit::run_ok(&c, &[path.as_os_str()]), classic_output());
+    let rust = dir.path().join("rust.data");
+    testkit::run_ok(PROG, &[rust.as_os_str()]);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        std::fs::read(&rust).unwrap(),
+        "the C and the Rust leave different files"
+    );
+}
+
+/// The C program on bad input: one line each, a usage line of its own; it has no --append
+/// or --follow (the Rust port's two-process mode), so those are usage errors.
+#[test]
+fn c_bad_input_is_one_line_and_exit_status() {
+    let c = testkit::c_program(env!("CARGO_TARGET_TMPDIR"), "map_grow_file");
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let d = dir.path();
+    testkit::plant_hostile_names(d);
+    let mut t = Transcript::new(d);
+    t.run(
+        &c,
+        &["--append".as_ref(), "3".as_ref(), d.join("f").as_ref()],
+    );
+    t.run(&c, &[d.join("link").as_os_str()]);
+    t.run(&c, &[d.as_os_str()]);
+    t.run(&c, &["/dev/null".as_ref()]);
+    t.run(&c, &[d.join("no/such/dir/f").as_os_str()]);
+    t.assert_eq(file!["transcripts/errors_c.txt"]);
+    testkit::assert_victim_untouched(d);
+}
+
 #[test]
 fn classic_growth_of_a_named_file_keeps_it() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));

@@ -19,14 +19,14 @@
  *
  * Fixed from the notes (each marked "notes:" below): mode 0777, O_TRUNC, no error checks,
  * a name written with sprintf, no fflush before the sleep, no msync. Added: posix_fallocate,
- * O_NOFOLLOW, and a check that FILE is a regular file of the caller's before truncating it.
+ * O_NOFOLLOW, and a check that FILE is a regular file of the caller's before truncating it
+ * (create_own and reserve, in common.h).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -42,22 +42,12 @@ int main(int argc, char **argv)
     const char *path = argv[argc - 1];
 
     // ANCHOR: open
-    /* notes: O_TRUNC, 00777. Nothing here is executable and only the owner writes it.
-     * O_NOFOLLOW refuses a symlink planted under the name in a shared directory such as /tmp,
-     * and O_NONBLOCK keeps a FIFO there from blocking the open. Truncate only after fstat has
-     * shown a regular file of our own: O_TRUNC would empty another user's file we can write. */
-    int fd = open(path, O_CREAT | O_RDWR | O_NOFOLLOW | O_NONBLOCK, 0644);
-    if (fd == -1) /* notes: fd == 1 */
-        ERR_EXIT("open %s", path);
-    struct stat st;
-    if (fstat(fd, &st) == -1)
-        ERR_EXIT("fstat %s", path);
-    if (!S_ISREG(st.st_mode))
-        ERRX_EXIT("open %s: not a regular file", path);
-    if (st.st_uid != geteuid())
-        ERRX_EXIT("open %s: owned by another user; not truncated", path);
-    if (ftruncate(fd, 0) == -1)
-        ERR_EXIT("ftruncate %s", path);
+    /* notes: open(path, O_CREAT | O_RDWR | O_TRUNC, 00777), with fd == 1 as its check.
+     * Nothing here is executable, and only the owner writes it. create_own (common.h) makes
+     * the open safe in a shared directory such as /tmp: O_NOFOLLOW refuses a planted symlink,
+     * O_NONBLOCK keeps a FIFO from blocking, and the file is emptied (ftruncate) only once
+     * fstat has shown a regular file of the caller's: O_TRUNC would empty another user's. */
+    int fd = create_own(path, 0644);
     // ANCHOR_END: open
 
     // ANCHOR: size
@@ -67,12 +57,8 @@ int main(int argc, char **argv)
     if (write(fd, " ", 1) != 1)
         ERR_EXIT("write %s", path);
     /* Not in the notes: reserve the file's blocks now, or a store into the mapping on a full
-     * filesystem raises SIGBUS. posix_fallocate returns the error; it does not set errno. */
-    int rc = posix_fallocate(fd, 0, sizeof(people) * FILE_RECORDS);
-    if (rc != 0) {
-        errno = rc;
-        ERR_EXIT("fallocate %s", path);
-    }
+     * filesystem raises SIGBUS (common.h: posix_fallocate). */
+    reserve(fd, sizeof(people) * FILE_RECORDS, path);
     // ANCHOR_END: size
 
     // ANCHOR: mmap

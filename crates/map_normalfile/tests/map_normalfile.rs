@@ -148,12 +148,7 @@ fn bad_input_is_one_line_and_exit_status() {
     let d = dir.path();
     std::fs::write(d.join("empty"), b"").unwrap();
     std::fs::write(d.join("short"), b"abc").unwrap();
-    std::fs::write(d.join("victim"), b"precious").unwrap();
-    std::os::unix::fs::symlink(d.join("victim"), d.join("link")).unwrap();
-    let fifo =
-        std::ffi::CString::new(d.join("fifo").into_os_string().into_encoded_bytes()).unwrap();
-    // SAFETY: a NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    testkit::plant_hostile_names(d);
 
     let mut t = Transcript::new(d);
     let p = |name: &str| d.join(name).into_os_string();
@@ -183,11 +178,7 @@ fn bad_input_is_one_line_and_exit_status() {
         &["--hold".as_ref(), "soon".as_ref(), &p("test_shm")],
     );
     t.assert_eq(file!["transcripts/errors.txt"]);
-    assert_eq!(
-        std::fs::read(d.join("victim")).unwrap(),
-        b"precious",
-        "the writer followed a symlink"
-    );
+    testkit::assert_victim_untouched(d);
 }
 
 /// The C programs on the bad input the Rust ones get, where they take it (no `--records`,
@@ -200,12 +191,7 @@ fn c_bad_input_is_one_line_and_exit_status() {
     let d = dir.path();
     std::fs::write(d.join("empty"), b"").unwrap();
     std::fs::write(d.join("short"), b"abc").unwrap();
-    std::fs::write(d.join("victim"), b"precious").unwrap();
-    std::os::unix::fs::symlink(d.join("victim"), d.join("link")).unwrap();
-    let fifo =
-        std::ffi::CString::new(d.join("fifo").into_os_string().into_encoded_bytes()).unwrap();
-    // SAFETY: a NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    testkit::plant_hostile_names(d);
 
     let mut t = Transcript::new(d);
     let p = |name: &str| d.join(name).into_os_string();
@@ -224,11 +210,7 @@ fn c_bad_input_is_one_line_and_exit_status() {
     t.run(&writer, &["--wait-stdin".as_ref(), &p("fifo")]);
     t.run(&writer, &["--wait-stdin".as_ref(), "/dev/null".as_ref()]);
     t.assert_eq(file!["transcripts/errors_c.txt"]);
-    assert_eq!(
-        std::fs::read(d.join("victim")).unwrap(),
-        b"precious",
-        "the C writer followed a symlink"
-    );
+    testkit::assert_victim_untouched(d);
 }
 
 #[test]

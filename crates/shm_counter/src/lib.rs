@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! The shared counter of `shm_counter`: where it lives in the shared region, the four ways of
 //! incrementing it from two processes, and the checks that keep a process from trusting a
 //! region someone else may have overwritten. See `docs/src/shm_counter.md`.
@@ -209,6 +210,7 @@ impl Counter {
     ///
     /// `base` is the start of a writable shared region of [`REGION`] bytes, aligned to a page,
     /// that stays mapped while the `Counter` lives, and no other process uses it yet.
+    // ANCHOR: init
     pub unsafe fn init(base: *mut u8, sync: Sync, loops: u64, label: &str) -> Result<Counter> {
         let counter = Counter {
             base,
@@ -250,6 +252,7 @@ impl Counter {
         counter.word32(MAGIC).store(MAGIC_VALUE, Ordering::Release);
         Ok(Counter { mutex, ..counter })
     }
+    // ANCHOR_END: init
 
     /// The counter of a region another process laid out, with the `--sync` it chose. The
     /// header is checked first: magic, version, size, sync code, state, loops (1 to
@@ -351,6 +354,7 @@ impl Counter {
 
     /// One increment, protected as `--sync` says. While a lock is slow to come: Ctrl-C ends
     /// the wait, so does a header that changed, and so does a `peer` that has ended.
+    // ANCHOR: increment
     pub fn increment(
         &self,
         peer: &mut dyn Peer,
@@ -406,6 +410,7 @@ impl Counter {
         trace(before);
         Ok(Step { before, recovered })
     }
+    // ANCHOR_END: increment
 
     /// Locks as [`Counter::increment`] does, increments, and then ends this process with
     /// SIGKILL while it still holds the lock: the other process's problem to survive.
@@ -779,3 +784,4 @@ mod tests {
         assert_eq!(raw_sync_errno(&*e), None);
     }
 }
+// ANCHOR_END: all

@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! shm_counter: two processes increment one counter in shared memory; with a lock, with an
 //! atomic instruction, and without either, to see what goes wrong.
 //!
@@ -140,6 +141,7 @@ fn run(args: &Args) -> Result<()> {
 
 /// incr2.c, incr3.c, incr_map_anon.c: the counter in a region the child inherits.
 fn parent_and_child(args: &Args, interrupts: &Interrupts) -> Result<()> {
+    // ANCHOR: fork
     // ptr = mmap(...): the region, of the --backing kind.
     let mut region = Region::create(args)?;
 
@@ -225,10 +227,12 @@ fn parent_and_child(args: &Args, interrupts: &Interrupts) -> Result<()> {
             Ok(())
         }
     }
+    // ANCHOR_END: fork
 }
 
 /// The first of two unrelated processes: creates the object, counts with the second, reports.
 fn first(args: &Args, interrupts: &Interrupts) -> Result<()> {
+    // ANCHOR: first
     let name = args.name.as_deref().unwrap_or_default();
     // shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600); ftruncate; posix_fallocate; mmap.
     let region = Region::create(args)?;
@@ -259,10 +263,12 @@ fn first(args: &Args, interrupts: &Interrupts) -> Result<()> {
     println!("first: removing {name} (shm_unlink)");
     drop(region);
     Ok(())
+    // ANCHOR_END: first
 }
 
 /// The second of two unrelated processes: opens the first's object and counts.
 fn second(args: &Args, interrupts: &Interrupts) -> Result<()> {
+    // ANCHOR: second
     let name = args.name.as_deref().unwrap_or_default();
     // shm_open(name, O_RDWR, 0); fstat; mmap.
     let region = Region::open(name)?;
@@ -299,7 +305,9 @@ fn second(args: &Args, interrupts: &Interrupts) -> Result<()> {
     counter.finish()?;
     println!("second: done");
     Ok(())
+    // ANCHOR_END: second
 }
+// ANCHOR: count
 
 /// for (i = 0; i < nloop; i++) { sem_wait(mutex); printf("child: %d\n", (*ptr)++); sem_post(mutex); }
 ///
@@ -343,6 +351,7 @@ fn count(
     }
     Ok(())
 }
+// ANCHOR_END: count
 
 fn report(value: u64, expected: u64) {
     println!(
@@ -620,3 +629,4 @@ impl Peer for ParentPeer {
         Ok(unsafe { libc::getppid() } == self.0)
     }
 }
+// ANCHOR_END: all

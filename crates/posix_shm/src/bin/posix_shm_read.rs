@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! posix_shm_read: the reader of the POSIX shared-memory pair.
 //!
 //! Seed 003 §3.2 has only a writer, which unlinks its object at once; this is the reader it
@@ -48,6 +49,7 @@ fn run(args: &Args) -> Result<()> {
     // A SIGINT now waits until the object is unlinked, as it would have been.
     let interrupts = Interrupts::block().context("sigprocmask")?;
 
+    // ANCHOR: shm_open
     // fd = shm_open("/xyz", O_RDONLY, 0);
     // No O_CREAT: open the writer's object, never make an empty one. common's shm_open adds
     // O_NONBLOCK and refuses what is not a regular file: a FIFO planted under the name would
@@ -62,7 +64,9 @@ fn run(args: &Args) -> Result<()> {
         }
     })?;
     let file = File::from(fd);
+    // ANCHOR_END: shm_open
 
+    // ANCHOR: fstat
     // fstat(fd, &buf); printf("size=%d, mode=%o\n", ...);
     let st = file.metadata().with_context(|| format!("fstat {n}"))?;
     println!("size={}, mode={:04o}", st.size(), st.mode() & 0o777);
@@ -83,7 +87,9 @@ fn run(args: &Args) -> Result<()> {
                    not a student record; left alone";
         return Err(Error::msg(format!("shm_open {n}"), why));
     }
+    // ANCHOR_END: fstat
 
+    // ANCHOR: mmap
     // p = mmap(NULL, buf.st_size, PROT_READ, MAP_SHARED, fd, 0);
     // SAFETY: the object is exactly one record with its page allocated (checked above), mapped
     // read-only and only read. The writer has finished writing before this program is started.
@@ -97,18 +103,26 @@ fn run(args: &Args) -> Result<()> {
         )
     }
     .with_context(|| format!("mmap {n}"))?;
+    // ANCHOR_END: mmap
 
+    // ANCHOR: read
     // printf("name:%s, age:%d\n", p->name, p->age);
     let student: &Student = bytemuck::from_bytes(&p[..]);
     println!("name:{}, age:{}", student.name_lossy(), student.age);
+    // ANCHOR_END: read
 
+    // ANCHOR: unmap
     // munmap(p, buf.st_size); close(fd);
     p.munmap().with_context(|| format!("munmap {n}"))?;
     drop(file);
+    // ANCHOR_END: unmap
 
+    // ANCHOR: shm_unlink
     // shm_unlink("/xyz");
     // Without it the object stays in /dev/shm until reboot.
     posix::shm_unlink(name).with_context(|| format!("shm_unlink {n}"))?;
     // A signal that came while this program worked ends it now, with the object gone.
     interrupts.check()
+    // ANCHOR_END: shm_unlink
 }
+// ANCHOR_END: all

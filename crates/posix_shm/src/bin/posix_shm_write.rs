@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! posix_shm_write: the writer of the POSIX shared-memory pair.
 //!
 //! Ports the program of seed 003 §3.2 (`003_e9fcb1fc90da33dd.txt`, "posix共享内存").
@@ -73,6 +74,7 @@ fn run(args: &Args) -> Result<()> {
     // Not in the notes: from here on, SIGINT and friends wait until this program can clean up.
     let interrupts = Interrupts::block().context("sigprocmask")?;
 
+    // ANCHOR: shm_open
     // fd = shm_open("/xyz", O_CREAT | O_EXCL | O_RDWR, 0600);
     // The notes ask for 0666: any user could read and change the record; 0600 is the owner's.
     // O_EXCL, not in the notes, makes the call fail if the name is taken, so this run knows
@@ -92,7 +94,9 @@ fn run(args: &Args) -> Result<()> {
         };
     // The object is a file on tmpfs: File's set_len is ftruncate, its metadata is fstat.
     let file = File::from(fd);
+    // ANCHOR_END: shm_open
 
+    // ANCHOR: check
     // fstat(fd, &buf); not in the notes. An object found under the name must be exactly one
     // record, or it is someone else's and is left alone. (A new one is 0 bytes long.)
     let size = file.metadata().with_context(|| format!("fstat {n}"))?.len();
@@ -103,7 +107,9 @@ fn run(args: &Args) -> Result<()> {
         );
         return Err(Error::msg(format!("shm_open {n}"), why));
     }
+    // ANCHOR_END: check
 
+    // ANCHOR: ftruncate
     // ftruncate(fd, sizeof(struct student));
     // Past `ulimit -f` this fails with EFBIG: common::default_signals ignores SIGXFSZ.
     file.set_len(Student::SIZE as u64)
@@ -114,12 +120,16 @@ fn run(args: &Args) -> Result<()> {
     // store into the mapping would find none and die of SIGBUS. Reserving the page now turns
     // that into ENOSPC here, and the object this run created is unlinked again.
     common::file::reserve(file.as_fd(), Student::SIZE).with_context(|| format!("fallocate {n}"))?;
+    // ANCHOR_END: ftruncate
 
+    // ANCHOR: fstat
     // fstat(fd, &buf); printf("size=%d, mode=%o\n", buf.st_size, buf.st_mode & 0777);
     // The notes print the mode with %d: 420 for 0644. Octal is how modes are read.
     let st = file.metadata().with_context(|| format!("fstat {n}"))?;
     println!("size={}, mode={:04o}", st.size(), st.mode() & 0o777);
+    // ANCHOR_END: fstat
 
+    // ANCHOR: mmap
     // p = mmap(NULL, buf.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     // The notes map PROT_WRITE alone; x86 lets such a page be read too, but POSIX does not
     // promise it, and this program reads what it maps (through a Rust reference).
@@ -137,17 +147,23 @@ fn run(args: &Args) -> Result<()> {
         )
     }
     .with_context(|| format!("mmap {n}"))?;
+    // ANCHOR_END: mmap
 
+    // ANCHOR: write
     // strcpy(p->name, "test"); p->age = 29;
     let student: &mut Student = bytemuck::from_bytes_mut(&mut p[..]);
     student.set_name(b"test");
     student.age = 29;
+    // ANCHOR_END: write
 
+    // ANCHOR: hold
     if args.wait_stdin {
         println!("written; mapped until a line arrives on stdin");
         interrupts.wait_for_stdin()?;
     }
+    // ANCHOR_END: hold
 
+    // ANCHOR: unmap
     // munmap(p, buf.st_size); close(fd); the notes leave both to exit.
     p.munmap().with_context(|| format!("munmap {n}"))?;
     drop(file);
@@ -162,6 +178,7 @@ fn run(args: &Args) -> Result<()> {
     }
     // A signal that came while this program worked ends it now, with everything in order.
     interrupts.check()
+    // ANCHOR_END: unmap
 }
 
 /// glibc's `shm_open` turns `EISDIR` into `EINVAL` ("Invalid argument"), which blames the
@@ -179,3 +196,4 @@ fn explain_einval(
         Ok(_) => Err(e),
     }
 }
+// ANCHOR_END: all

@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! sysv_read: the reader of the System V pair.
 //!
 //! Ports the read program of seed 003 §2.5 (`003_e9fcb1fc90da33dd.txt`, "system V共享内存").
@@ -48,6 +49,7 @@ fn run(args: &Args) -> Result<()> {
     // Not in the notes: a SIGINT now waits until the segment is removed, as it would have been.
     let interrupts = Interrupts::block().context("sigprocmask")?;
 
+    // ANCHOR: shmget
     // shmid = shmget(1234, 0, 0);
     // No IPC_CREAT: find the segment, never make one. (The notes pass sizeof(STU) as the size;
     // 0 accepts a segment of any size, which the check below then judges.)
@@ -60,7 +62,9 @@ fn run(args: &Args) -> Result<()> {
             err
         }
     })?;
+    // ANCHOR_END: shmget
 
+    // ANCHOR: stat
     // shmctl(shmid, IPC_STAT, &ds); not in the notes.
     let ds = sysv::shmctl_stat(shmid).with_context(|| format!("shmctl {k} IPC_STAT"))?;
     if ds.shm_segsz != People::SIZE {
@@ -73,7 +77,9 @@ fn run(args: &Args) -> Result<()> {
             ),
         ));
     }
+    // ANCHOR_END: stat
 
+    // ANCHOR: shmat
     // p = shmat(shmid, NULL, SHM_RDONLY);
     // SAFETY: the segment is exactly one record (checked above), attached read-only and only
     // read through a shared view. The writer has written it before this program was started.
@@ -85,21 +91,28 @@ fn run(args: &Args) -> Result<()> {
         let ds = sysv::shmctl_stat(shmid).with_context(|| format!("shmctl {k} IPC_STAT"))?;
         print_stat(shmid, &ds);
     }
+    // ANCHOR_END: shmat
 
+    // ANCHOR: read
     // printf("name:%s, age:%d", p->name, p->age);
     // The name has no NUL (all 4 bytes are used), so the notes' %s reads on into age and
     // prints a stray byte; name() stops at the field's end. The notes also end without "\n".
     let people: &People = bytemuck::from_bytes(&p[..]);
     println!("name:{}, age:{}", people.name_lossy(), people.age);
+    // ANCHOR_END: read
 
+    // ANCHOR: shmdt
     // shmdt(p);
     p.shmdt().with_context(|| format!("shmdt {k}"))?;
+    // ANCHOR_END: shmdt
 
+    // ANCHOR: rmid
     // shmctl(shmid, IPC_RMID, NULL);
     // The segment would otherwise stay until reboot (or ipcrm).
     sysv::shmctl_rmid(shmid).with_context(|| format!("shmctl {k} IPC_RMID"))?;
     // A signal that came while this program worked ends it now, with the segment gone.
     interrupts.check()
+    // ANCHOR_END: rmid
 }
 
 /// What IPC_STAT says, by the names of the C fields.
@@ -112,3 +125,4 @@ fn print_stat(shmid: libc::c_int, ds: &libc::shmid_ds) {
     println!("  shm_cpid        {}", ds.shm_cpid);
     println!("  shm_lpid        {}", ds.shm_lpid);
 }
+// ANCHOR_END: all

@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! sysv_write: the writer of the System V pair.
 //!
 //! Ports the write program of seed 003 §2.5 (`003_e9fcb1fc90da33dd.txt`, "system V共享内存"),
@@ -62,6 +63,7 @@ fn run(args: &Args) -> Result<()> {
     // Not in the notes: from here on, SIGINT and friends wait until this program can clean up.
     let interrupts = Interrupts::block().context("sigprocmask")?;
 
+    // ANCHOR: shmget
     // shmid = shmget(1234, sizeof(people), IPC_CREAT | IPC_EXCL | 0600);
     // The notes ask for 0666: any user could then read and change the record; 0600 keeps it
     // to its owner (`ipcs -m` shows perms 600). IPC_EXCL, not in the notes, makes the call
@@ -78,7 +80,9 @@ fn run(args: &Args) -> Result<()> {
             }
             Err(e) => return Err(Error::new(format!("shmget {k}"), e)),
         };
+    // ANCHOR_END: shmget
 
+    // ANCHOR: stat
     // shmctl(shmid, IPC_STAT, &ds); not in the notes. A segment found under the key must be
     // exactly one record, or it is someone else's and is left alone.
     let ds = sysv::shmctl_stat(shmid).with_context(|| format!("shmctl {k} IPC_STAT"))?;
@@ -90,7 +94,9 @@ fn run(args: &Args) -> Result<()> {
         );
         return Err(Error::msg(format!("key {k}"), why));
     }
+    // ANCHOR_END: stat
 
+    // ANCHOR: shmat
     // p = shmat(shmid, NULL, 0);
     // The notes pass SHM_RND, which only rounds an address given in the second argument; with
     // NULL the kernel chooses the address and the flag does nothing.
@@ -99,19 +105,25 @@ fn run(args: &Args) -> Result<()> {
     // this one waits and writes nothing).
     let mut p =
         unsafe { Attached::new(shmid, People::SIZE, 0) }.with_context(|| format!("shmat {k}"))?;
+    // ANCHOR_END: shmat
 
+    // ANCHOR: write
     // strcpy(p->name, "barr"); p->age = 20;
     // strcpy writes 5 bytes, "barr" and its NUL, into a 4-byte field: the NUL lands in the
     // first byte of age. set_name writes the 4 bytes and nothing past them.
     let people: &mut People = bytemuck::from_bytes_mut(&mut p[..]);
     people.set_name(b"barr");
     people.age = 20;
+    // ANCHOR_END: write
 
+    // ANCHOR: hold
     if args.wait_stdin {
         println!("written; attached until a line arrives on stdin");
         interrupts.wait_for_stdin()?;
     }
+    // ANCHOR_END: hold
 
+    // ANCHOR: shmdt
     // shmdt(p);
     p.shmdt().with_context(|| format!("shmdt {k}"))?;
     // The segment stays for sysv_read to find.
@@ -120,4 +132,6 @@ fn run(args: &Args) -> Result<()> {
     }
     // A signal that came while this program worked ends it now, with everything in order.
     interrupts.check()
+    // ANCHOR_END: shmdt
 }
+// ANCHOR_END: all
