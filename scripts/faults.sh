@@ -100,7 +100,11 @@ expect_error() {
 }
 
 # shm_entries, sysv_keys: what this project's namespace holds now (for before/after checks).
-shm_entries() { find /dev/shm -maxdepth 1 \( -name 'shm-by-example.*' -o -name xyz \) | sort; }
+# The programs' and scripts' objects; not the tests' (/shm-by-example.t.*, testkit's names),
+# which a test suite running beside this one makes and removes on its own.
+shm_entries() {
+    find /dev/shm -maxdepth 1 \( -name 'shm-by-example.*' -o -name xyz \) ! -name 'shm-by-example.t.*' | sort
+}
 sysv_keys() { awk 'NR > 1 && $1 >= 1397882880 && $1 <= 1397948415 { print $1 }' /proc/sysvipc/shm | sort; }
 
 # ns_prefix: the unshare options that give a private mount namespace (and root in it): plain
