@@ -204,4 +204,22 @@ pub const EXERCISES: &[Exercise] = &[
         c: "crates/filesize_vs_mapsize/c/filesize_vs_mapsize.c",
         chapter: "docs/src/filesize_vs_mapsize.md",
     },
+    Exercise {
+        id: 9,
+        dir: "09_grow_file",
+        title: "map 8 pages of an empty file and grow it under the mapping: SIGBUS, then 0 (UNP's test2.c)",
+        program: ("ex09_map_grow_file", "map_grow_file"),
+        example: "map_grow_file",
+        test_target: "map_grow_file",
+        tests: &[
+            "classic_growth_page_by_page_leaves_no_temp_file",
+            "classic_growth_of_a_named_file_keeps_it",
+            "what_is_not_a_regular_file_is_refused_before_a_byte_is_written",
+            "past_ulimit_f_an_error_not_sigxfsz",
+            "a_signal_at_any_moment_leaves_no_temp_file",
+        ],
+        solution: "crates/map_grow_file/src/main.rs",
+        c: "crates/map_grow_file/c/map_grow_file.c",
+        chapter: "docs/src/map_grow_file.md",
+    },
 ];
