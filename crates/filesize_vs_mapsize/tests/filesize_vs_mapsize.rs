@@ -8,10 +8,13 @@
 use std::ffi::OsStr;
 use std::process::{Command, Output, Stdio};
 
-use common::testkit::{self, Transcript};
+use common::testkit::{self, Bin, Transcript};
 use snapbox::file;
 
-const PROG: &str = env!("CARGO_BIN_EXE_filesize_vs_mapsize");
+const PROG: Bin = Bin::new(
+    "filesize_vs_mapsize",
+    env!("CARGO_BIN_EXE_filesize_vs_mapsize"),
+);
 
 /// What an access at `offset` must do: a byte of a page the file covers reads 0; a page of
 /// the mapping that the file does not reach raises SIGBUS; past the mapping, SIGSEGV.
@@ -78,7 +81,7 @@ fn on_4k_pages() -> bool {
 #[test]
 fn the_notes_two_cases_leave_no_temp_file() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
-    let stdout = testkit::run_ok_in_tmpdir(PROG, dir.path());
+    let stdout = testkit::run_ok_in_tmpdir(PROG.as_str(), dir.path());
     assert_eq!(check_rule(&stdout), 2);
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
@@ -87,7 +90,7 @@ fn the_notes_two_cases_leave_no_temp_file() {
     );
     if on_4k_pages() {
         let mut t = Transcript::new(dir.path());
-        t.run(PROG, &[]);
+        t.run(PROG.as_str(), &[]);
         t.assert_eq(file!["transcripts/notes.txt"]);
     }
 }
@@ -109,7 +112,7 @@ fn edge_sizes_follow_the_rule() {
     let mut t = Transcript::new(dir.path());
     for (f, m) in pairs {
         let out = t.run(
-            PROG,
+            PROG.as_str(),
             &[
                 path.as_os_str(),
                 f.to_string().as_ref(),
@@ -235,26 +238,29 @@ fn bad_input_is_one_line_and_exit_status() {
     let f = f.as_os_str();
     let mut t = Transcript::new(dir.path());
     let args = |a: &'static str, b: &'static str| [f, OsStr::new(a), OsStr::new(b)];
-    t.run(PROG, &args("5000", "many"));
-    t.run(PROG, &args("-1", "5000"));
-    t.run(PROG, &args("5000", "0"));
-    t.run(PROG, &args("99999999999", "5000"));
-    t.run(PROG, &[f, OsStr::new("5000")]);
+    t.run(PROG.as_str(), &args("5000", "many"));
+    t.run(PROG.as_str(), &args("-1", "5000"));
+    t.run(PROG.as_str(), &args("5000", "0"));
+    t.run(PROG.as_str(), &args("99999999999", "5000"));
+    t.run(PROG.as_str(), &[f, OsStr::new("5000")]);
     t.run(
-        PROG,
+        PROG.as_str(),
         &[
             dir.path().join("no/such/dir/f").as_os_str(),
             "1".as_ref(),
             "1".as_ref(),
         ],
     );
-    t.run(PROG, &[dir.path().as_os_str(), "1".as_ref(), "1".as_ref()]);
+    t.run(
+        PROG.as_str(),
+        &[dir.path().as_os_str(), "1".as_ref(), "1".as_ref()],
+    );
     t.assert_eq(file!["transcripts/errors.txt"]);
 }
 
 #[test]
 fn a_signal_at_any_moment_leaves_no_temp_file() {
-    testkit::assert_signals_leave_no_temp_file(PROG, env!("CARGO_TARGET_TMPDIR"));
+    testkit::assert_signals_leave_no_temp_file(PROG.as_str(), env!("CARGO_TARGET_TMPDIR"));
 }
 
 /// `cmd`, recorded in `t` under the comment `shown` (the real command runs through a wrapper).
@@ -274,15 +280,21 @@ fn the_largest_sizes_probe_inside_the_reservation_and_one_more_is_refused() {
     // the last probe is the first byte past the last page, inside the PROT_NONE reservation.
     for (f, m) in [(max - 1, max), (max, 1), (0, max)] {
         let (fs, ms) = (f.to_string(), m.to_string());
-        let out = testkit::run_ok(PROG, &[path.as_os_str(), fs.as_ref(), ms.as_ref()]);
+        let out = testkit::run_ok(PROG.as_str(), &[path.as_os_str(), fs.as_ref(), ms.as_ref()]);
         assert_eq!(check_rule(&out), 1, "{f} {m}");
     }
     let mut t = Transcript::new(dir.path());
     let over = (max + 1).to_string();
-    t.run(PROG, &[path.as_os_str(), "1".as_ref(), over.as_ref()]);
-    t.run(PROG, &[path.as_os_str(), over.as_ref(), "1".as_ref()]);
     t.run(
-        PROG,
+        PROG.as_str(),
+        &[path.as_os_str(), "1".as_ref(), over.as_ref()],
+    );
+    t.run(
+        PROG.as_str(),
+        &[path.as_os_str(), over.as_ref(), "1".as_ref()],
+    );
+    t.run(
+        PROG.as_str(),
         &[
             path.as_os_str(),
             u64::MAX.to_string().as_ref(),
@@ -319,7 +331,7 @@ fn what_is_not_a_regular_file_is_refused_before_a_byte_is_written() {
             &mut t,
             &format!("filesize_vs_mapsize {p} 5000 15000"),
             Command::new("timeout")
-                .args(["-s", "KILL", "30", PROG])
+                .args(["-s", "KILL", "30", PROG.as_str()])
                 .arg(&path)
                 .args(["5000", "15000"]),
         );
@@ -346,7 +358,7 @@ fn past_ulimit_f_an_error_not_sigxfsz() {
             &mut t,
             &format!("ulimit -f 0; TMPDIR=[DIR] {shown}"),
             Command::new("sh")
-                .args(["-c", "ulimit -f 0 && exec \"$0\" \"$@\"", PROG])
+                .args(["-c", "ulimit -f 0 && exec \"$0\" \"$@\"", PROG.as_str()])
                 .args(args)
                 .env("TMPDIR", d),
         );
@@ -378,7 +390,7 @@ fn on_a_full_filesystem_an_error_not_a_sigbus_that_passes_for_the_lesson() {
         let out = run_shown(
             &mut t,
             format!("filesize_vs_mapsize {}", args.join(" ")).trim_end(),
-            full.arg(PROG).args(&args).env("TMPDIR", &m),
+            full.arg(PROG.as_str()).args(&args).env("TMPDIR", &m),
         );
         assert_eq!(out.status.code(), Some(1));
     }
@@ -387,7 +399,7 @@ fn on_a_full_filesystem_an_error_not_a_sigbus_that_passes_for_the_lesson() {
 
 #[test]
 fn sigkill_at_any_moment_leaves_nothing_in_tmpdir() {
-    testkit::assert_sigkill_leaves_no_temp_file(PROG, 36, env!("CARGO_TARGET_TMPDIR"));
+    testkit::assert_sigkill_leaves_no_temp_file(PROG.as_str(), 36, env!("CARGO_TARGET_TMPDIR"));
 }
 
 #[test]
@@ -397,7 +409,10 @@ fn another_users_file_is_not_truncated() {
     if !testkit::another_users_file(&path, b"keep") {
         return;
     }
-    let out = testkit::run(PROG, &[path.as_os_str(), "1".as_ref(), "1".as_ref()]);
+    let out = testkit::run(
+        PROG.as_str(),
+        &[path.as_os_str(), "1".as_ref(), "1".as_ref()],
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(

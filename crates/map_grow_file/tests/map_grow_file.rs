@@ -6,10 +6,10 @@
 
 use std::process::{Command, Stdio};
 
-use common::testkit::{self, Transcript};
+use common::testkit::{self, Bin, Transcript};
 use snapbox::file;
 
-const PROG: &str = env!("CARGO_BIN_EXE_map_grow_file");
+const PROG: Bin = Bin::new("map_grow_file", env!("CARGO_BIN_EXE_map_grow_file"));
 
 /// The classic output for this machine's page size: the C program's lines, with a SIGBUS
 /// probe before each growth and the closing line.
@@ -33,7 +33,7 @@ fn classic_output() -> String {
 #[test]
 fn classic_growth_page_by_page_leaves_no_temp_file() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
-    let stdout = testkit::run_ok_in_tmpdir(PROG, dir.path());
+    let stdout = testkit::run_ok_in_tmpdir(PROG.as_str(), dir.path());
     assert_eq!(stdout, classic_output());
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
@@ -42,7 +42,7 @@ fn classic_growth_page_by_page_leaves_no_temp_file() {
     );
     if common::page_size() == 4096 {
         let mut t = Transcript::new(dir.path());
-        t.run(PROG, &[]);
+        t.run(PROG.as_str(), &[]);
         t.assert_eq(file!["transcripts/classic.txt"]);
     }
 }
@@ -58,7 +58,7 @@ fn c_program_prints_the_classic_run() {
     let path = dir.path().join("test.data");
     assert_eq!(testkit::run_ok(&c, &[path.as_os_str()]), classic_output());
     let rust = dir.path().join("rust.data");
-    testkit::run_ok(PROG, &[rust.as_os_str()]);
+    testkit::run_ok(PROG.as_str(), &[rust.as_os_str()]);
     assert_eq!(
         std::fs::read(&path).unwrap(),
         std::fs::read(&rust).unwrap(),
@@ -91,7 +91,10 @@ fn c_bad_input_is_one_line_and_exit_status() {
 fn classic_growth_of_a_named_file_keeps_it() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let path = dir.path().join("test.data");
-    assert_eq!(testkit::run_ok(PROG, &[path.as_os_str()]), classic_output());
+    assert_eq!(
+        testkit::run_ok(PROG.as_str(), &[path.as_os_str()]),
+        classic_output()
+    );
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(bytes.len(), 8 * common::page_size());
     let ps = common::page_size();
@@ -108,14 +111,14 @@ fn classic_growth_of_a_named_file_keeps_it() {
 fn follower_reads_every_record_the_writer_appends() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let path = dir.path().join("log");
-    let mut writer = Command::new(PROG)
+    let mut writer = Command::new(PROG.as_str())
         .arg("--append")
         .arg("12")
         .arg(&path)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let follower = Command::new(PROG)
+    let follower = Command::new(PROG.as_str())
         .arg("--follow")
         .arg(&path)
         .stdin(writer.stdout.take().unwrap())
@@ -139,7 +142,7 @@ fn writer_announces_each_record_with_the_file_size() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let mut t = Transcript::new(dir.path());
     t.run(
-        PROG,
+        PROG.as_str(),
         &[
             "--append".as_ref(),
             "3".as_ref(),
@@ -154,14 +157,17 @@ fn bad_input_is_one_line_and_exit_status() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let log = dir.path().join("log");
     let mut t = Transcript::new(dir.path());
-    t.run(PROG, &["--append".as_ref(), "3".as_ref()]);
-    t.run(PROG, &["--append".as_ref(), "0".as_ref(), log.as_os_str()]);
+    t.run(PROG.as_str(), &["--append".as_ref(), "3".as_ref()]);
     t.run(
-        PROG,
+        PROG.as_str(),
+        &["--append".as_ref(), "0".as_ref(), log.as_os_str()],
+    );
+    t.run(
+        PROG.as_str(),
         &["--append".as_ref(), "lots".as_ref(), log.as_os_str()],
     );
     t.run(
-        PROG,
+        PROG.as_str(),
         &[
             "--append".as_ref(),
             "3".as_ref(),
@@ -169,9 +175,12 @@ fn bad_input_is_one_line_and_exit_status() {
             log.as_os_str(),
         ],
     );
-    t.run(PROG, &[dir.path().join("no/such/dir/f").as_os_str()]);
     t.run(
-        PROG,
+        PROG.as_str(),
+        &[dir.path().join("no/such/dir/f").as_os_str()],
+    );
+    t.run(
+        PROG.as_str(),
         &["--follow".as_ref(), dir.path().join("missing").as_os_str()],
     );
     t.assert_eq(file!["transcripts/errors.txt"]);
@@ -179,7 +188,7 @@ fn bad_input_is_one_line_and_exit_status() {
 
 #[test]
 fn a_signal_at_any_moment_leaves_no_temp_file() {
-    testkit::assert_signals_leave_no_temp_file(PROG, env!("CARGO_TARGET_TMPDIR"));
+    testkit::assert_signals_leave_no_temp_file(PROG.as_str(), env!("CARGO_TARGET_TMPDIR"));
 }
 
 /// Runs map_grow_file with `args` and `stdin`, recorded in `t` under `shown` (the command as
@@ -211,7 +220,7 @@ fn run_with(
 /// blocks for ever fails the test instead of hanging it).
 fn prog(args: &[&std::ffi::OsStr]) -> Command {
     let mut cmd = Command::new("timeout");
-    cmd.args(["-s", "KILL", "30", PROG]).args(args);
+    cmd.args(["-s", "KILL", "30", PROG.as_str()]).args(args);
     cmd
 }
 
@@ -226,7 +235,7 @@ fn follower_reads_up_to_the_last_record_of_its_mapping_and_no_further() {
     // The last record inside the 1 MiB mapping: all 2048 are printed.
     let log = dir.path().join("log");
     let writer = testkit::run_ok(
-        PROG,
+        PROG.as_str(),
         &["--append".as_ref(), "2048".as_ref(), log.as_os_str()],
     );
     assert_eq!(writer.lines().count(), 2048);
@@ -341,7 +350,7 @@ fn what_is_not_a_regular_file_is_refused_before_a_byte_is_written() {
 /// `sh -c 'ulimit -f 0; exec map_grow_file ARGS'`.
 fn ulimit_f0(args: &[&std::ffi::OsStr], tmpdir: &std::path::Path) -> Command {
     let mut cmd = Command::new("sh");
-    cmd.args(["-c", "ulimit -f 0 && exec \"$0\" \"$@\"", PROG])
+    cmd.args(["-c", "ulimit -f 0 && exec \"$0\" \"$@\"", PROG.as_str()])
         .args(args)
         .env("TMPDIR", tmpdir);
     cmd
@@ -390,7 +399,7 @@ fn on_a_full_filesystem_an_error_not_sigbus() {
         let Some(mut cmd) = testkit::in_full_tmpfs(&m, 0) else {
             return;
         };
-        cmd.arg(PROG).args(&args).env("TMPDIR", &m);
+        cmd.arg(PROG.as_str()).args(&args).env("TMPDIR", &m);
         let shown = format!("map_grow_file {}", args.join(" "));
         let out = run_with(&mut t, shown.trim_end(), cmd, b"");
         assert_eq!(out.status.code(), Some(1));
@@ -400,7 +409,7 @@ fn on_a_full_filesystem_an_error_not_sigbus() {
         return;
     };
     let script = r#"truncate -s 1M sparse && exec "$0" "$@""#;
-    cmd.args(["sh", "-c", script, PROG, "--follow", "sparse"])
+    cmd.args(["sh", "-c", script, PROG.as_str(), "--follow", "sparse"])
         .env("TMPDIR", &m);
     let out = run_with(
         &mut t,
@@ -414,7 +423,7 @@ fn on_a_full_filesystem_an_error_not_sigbus() {
 
 #[test]
 fn sigkill_at_any_moment_leaves_nothing_in_tmpdir() {
-    testkit::assert_sigkill_leaves_no_temp_file(PROG, 25, env!("CARGO_TARGET_TMPDIR"));
+    testkit::assert_sigkill_leaves_no_temp_file(PROG.as_str(), 25, env!("CARGO_TARGET_TMPDIR"));
 }
 
 #[test]
@@ -424,7 +433,10 @@ fn another_users_file_is_not_truncated() {
     if !testkit::another_users_file(&path, b"keep") {
         return;
     }
-    let out = testkit::run(PROG, &["--append".as_ref(), "1".as_ref(), path.as_os_str()]);
+    let out = testkit::run(
+        PROG.as_str(),
+        &["--append".as_ref(), "1".as_ref(), path.as_os_str()],
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(

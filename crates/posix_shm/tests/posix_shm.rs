@@ -11,19 +11,19 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::testkit::{self, Transcript};
+use common::testkit::{self, Bin, Transcript};
 use snapbox::file;
 use tempfile::TempDir;
 
-const WRITER: &str = env!("CARGO_BIN_EXE_posix_shm_write");
-const READER: &str = env!("CARGO_BIN_EXE_posix_shm_read");
+const WRITER: Bin = Bin::new("posix_shm_write", env!("CARGO_BIN_EXE_posix_shm_write"));
+const READER: Bin = Bin::new("posix_shm_read", env!("CARGO_BIN_EXE_posix_shm_read"));
 
 /// The writer/reader pairs every session runs with, and must print the same transcript with:
 /// the Rust pair, the project's C pair (crates/posix_shm/c/), and each C program with the
 /// other side in Rust (the object is the interface: same name, same 36-byte record).
 fn pairs() -> [(PathBuf, PathBuf); 4] {
     let c = |name| testkit::c_program(env!("CARGO_TARGET_TMPDIR"), name);
-    let (rust_w, rust_r) = (PathBuf::from(WRITER), PathBuf::from(READER));
+    let (rust_w, rust_r) = (WRITER.path().to_path_buf(), READER.path().to_path_buf());
     let (c_w, c_r) = (c("posix_shm_write"), c("posix_shm_read"));
     [
         (rust_w.clone(), rust_r.clone()),
@@ -306,7 +306,7 @@ echo '$ posix_shm_read --name /hole; ls /dev/shm'
         return;
     };
     let out = full
-        .args(["sh", "-c", script, "sh", WRITER, READER])
+        .args(["sh", "-c", script, "sh", WRITER.as_str(), READER.as_str()])
         .output()
         .unwrap();
     let d = dir();
@@ -351,7 +351,7 @@ fn a_fifo_directory_or_symlink_under_the_name_is_refused() {
     // SAFETY: `c` is a NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     t.comment("mkfifo /dev/shm/[NAME without its /]");
-    for program in [READER, WRITER] {
+    for program in [READER.as_str(), WRITER.as_str()] {
         let args = named(&name, &[]);
         t.comment(&format!(
             "$ {} --name [NAME]",

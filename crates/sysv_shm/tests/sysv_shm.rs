@@ -7,20 +7,20 @@ use std::ffi::OsStr;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 
-use common::testkit::{self, Transcript};
+use common::testkit::{self, Bin, Transcript};
 use snapbox::file;
 use sysv_shm::key_hex;
 use tempfile::TempDir;
 
-const WRITER: &str = env!("CARGO_BIN_EXE_sysv_write");
-const READER: &str = env!("CARGO_BIN_EXE_sysv_read");
+const WRITER: Bin = Bin::new("sysv_write", env!("CARGO_BIN_EXE_sysv_write"));
+const READER: Bin = Bin::new("sysv_read", env!("CARGO_BIN_EXE_sysv_read"));
 
 /// The writer/reader pairs every session runs with, and must print the same transcript with:
 /// the Rust pair, the project's C pair (crates/sysv_shm/c/), and each C program with the
 /// other side in Rust (the segment is the interface: same key, same 8-byte record).
 fn pairs() -> [(PathBuf, PathBuf); 4] {
     let c = |name| testkit::c_program(env!("CARGO_TARGET_TMPDIR"), name);
-    let (rust_w, rust_r) = (PathBuf::from(WRITER), PathBuf::from(READER));
+    let (rust_w, rust_r) = (WRITER.path().to_path_buf(), READER.path().to_path_buf());
     let (c_w, c_r) = (c("sysv_write"), c("sysv_read"));
     [
         (rust_w.clone(), rust_r.clone()),

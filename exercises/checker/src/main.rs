@@ -611,6 +611,25 @@ fn watch() -> Result<bool> {
 fn verify() -> Result<bool> {
     let mut ok = true;
     for ex in EXERCISES {
+        // What a learner is pointed to exists: the task, the hints, the C, the solution.
+        for file in [
+            format!("{}/README.md", ex.path()),
+            ex.solution.to_owned(),
+            ex.c.to_owned(),
+            ex.chapter.to_owned(),
+        ] {
+            if !root().join(&file).is_file() {
+                println!("verify: exercise {}: {file} is missing", ex.id);
+                ok = false;
+            }
+        }
+        if hints(ex).map_or(0, |h| h.len()) < 2 {
+            println!(
+                "verify: exercise {}: hints.md needs hints in steps (`## Hint 1`, ...)",
+                ex.id
+            );
+            ok = false;
+        }
         // The skeleton: it compiles, and each test fails. A test that passes on a skeleton
         // checks nothing the learner writes.
         let dir = bin_dir(ex, Mode::Learner, true)?
