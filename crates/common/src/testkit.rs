@@ -427,6 +427,16 @@ pub fn c_program(target_tmpdir: &str, name: &str) -> PathBuf {
     bin
 }
 
+/// The name of the running test (libtest names each test's thread after it).
+pub fn this_test() -> String {
+    std::thread::current().name().unwrap_or("?").to_owned()
+}
+
+/// [`skip`] for the running test.
+pub fn skip_this(why: &str) {
+    skip(&this_test(), why);
+}
+
 /// Reports a test that checks nothing here, and why: on stderr, and as a line appended to
 /// the file `$SHM_SKIP_LOG` names, from which `make test` prints its summary of skipped
 /// tests. A skipped test must never look like a pass.
@@ -662,7 +672,7 @@ pub fn assert_signals_leave_no_temp_file(program: &str, target_tmpdir: &str) {
 /// must exist) is a 64 KiB tmpfs, filled by a file `fill` to all but `free` bytes, and is the
 /// current directory, with the umask 022. The caller adds what to run there: the program and
 /// its arguments (`.arg(PROG).args(...)`), or a script
-/// (`.args(["sh", "-c", SCRIPT, "sh", ARGS...])`). `None`, with `SKIPPED` on stderr, where user
+/// (`.args(["sh", "-c", SCRIPT, "sh", ARGS...])`). `None`, reported [`skip`]ped, where user
 /// namespaces or tmpfs mounts are not available (tried once per test binary).
 pub fn in_full_tmpfs(dir: &Path, free: usize) -> Option<Command> {
     const SETUP: &str = r#"umask 022
@@ -689,7 +699,9 @@ exec "$0" "$@""#;
         Ok(())
     });
     if let Err(why) = available {
-        eprintln!("SKIPPED: unshare -rm with a tmpfs mount failed ({why}): full tmpfs not checked");
+        skip_this(&format!(
+            "unshare -rm with a tmpfs mount failed ({why}): full tmpfs not checked"
+        ));
         return None;
     }
     let mut cmd = Command::new("unshare");
@@ -701,11 +713,13 @@ exec "$0" "$@""#;
 
 /// Writes `contents` to `path` and gives the file to another user (uid and gid 65534), for
 /// the tests that such a file is neither truncated nor written. Only root can give a file
-/// away (and only to a user its namespace maps): elsewhere `false`, with `SKIPPED` on stderr.
+/// away (and only to a user its namespace maps): elsewhere `false`, reported [`skip`]ped.
 pub fn another_users_file(path: &Path, contents: &[u8]) -> bool {
     std::fs::write(path, contents).unwrap();
     if let Err(e) = std::os::unix::fs::chown(path, Some(65534), Some(65534)) {
-        eprintln!("SKIPPED: cannot make a file another user owns (chown: {e})");
+        skip_this(&format!(
+            "cannot make a file another user owns (chown: {e})"
+        ));
         return false;
     }
     true

@@ -21,7 +21,7 @@ use std::io;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::watch::{EVERY, Watch};
+use crate::watch::{EVERY, Stop, Watch};
 
 /// How a side waits for the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +62,7 @@ pub fn wait_for(
             std::hint::spin_loop();
             n = n.wrapping_add(1);
             if how == Wait::Spin && n.is_multiple_of(SPIN_TURNS) {
-                watch.due()?;
+                look(watch.due(), watch, || word.load(Ordering::Acquire) == want)?;
             }
             if how == Wait::SpinThenBlock && n.is_multiple_of(256) {
                 let now = Instant::now();
@@ -88,7 +88,9 @@ pub fn wait_for(
         }
         if !woken {
             // 100 ms without a word from the other side, or a signal: is it still there?
-            watch.check()?;
+            look(watch.check(), watch, || {
+                word.load(Ordering::Acquire) == want
+            })?;
         }
     }
 }
@@ -102,10 +104,20 @@ pub fn spin_until(word: &AtomicU32, want: u32, watch: &mut Watch) -> io::Result<
         std::hint::spin_loop();
         n = n.wrapping_add(1);
         if n.is_multiple_of(SPIN_TURNS) {
-            watch.due()?;
+            look(watch.due(), watch, || word.load(Ordering::Acquire) == want)?;
         }
     }
     Ok(())
+}
+
+/// The result of a look by the watch, during a wait for `done`. A partner that has ended may
+/// have ended after its last store (a child exits once its last reply is written): the wait
+/// then looks at its word once more, and only fails if the word is still not what it waits for.
+fn look(watched: io::Result<()>, watch: &Watch, done: impl Fn() -> bool) -> io::Result<()> {
+    match watched {
+        Err(_) if matches!(watch.stopped(), Some(Stop::Ended(_))) && done() => Ok(()),
+        other => other,
+    }
 }
 
 /// Sets `word` to `value` and wakes the other side if its flag says it sleeps. With `Spin`

@@ -15,7 +15,8 @@
 //! The parent's reads and writes on pipes and sockets go through [`Watch::read_exact`] and
 //! [`Watch::write_all`]: the signals are caught by a handler installed without `SA_RESTART`,
 //! so a `read` or `write` that waits (for a child stopped with SIGSTOP, say) returns `EINTR`
-//! when one arrives, and the watch looks. (The examples block these signals and read them
+//! when one arrives, and the watch looks at the signals (the partner's death shows there as an
+//! end of file or a broken pipe, after the data it sent). (The examples block these signals and read them
 //! from a `signalfd` instead, `common::Interrupts`; a blocked signal interrupts nothing, and
 //! the benchmark's pipes cannot all be polled without changing what is measured.)
 
@@ -218,11 +219,11 @@ impl Watch {
                 Ok(n) => {
                     buf = &mut buf[n..];
                     // A short read may be a signal's doing: look before reading again.
-                    if !buf.is_empty() && signalled().is_some() {
-                        self.check()?;
+                    if !buf.is_empty() {
+                        self.interrupted()?;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.check()?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.interrupted()?,
                 Err(e) => return Err(e),
             }
         }
@@ -237,15 +238,31 @@ impl Watch {
                 Ok(n) => {
                     buf = &buf[n..];
                     // A short write may be a signal's doing: look before writing again.
-                    if !buf.is_empty() && signalled().is_some() {
-                        self.check()?;
+                    if !buf.is_empty() {
+                        self.interrupted()?;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.check()?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.interrupted()?,
                 Err(e) => return Err(e),
             }
         }
         Ok(())
+    }
+
+    /// After a `read` or `write` returned `EINTR` (or came back short): only a signal stops it.
+    /// The partner's death is not looked for here: it shows as an end of file or a broken pipe
+    /// once the data it sent has been read, while `waitpid` could see the death first (the
+    /// child writes its last reply, exits, and SIGALRM interrupts the read that would have
+    /// returned that reply: a socket's read returns `EINTR` when a signal is pending, data
+    /// or not).
+    fn interrupted(&mut self) -> io::Result<()> {
+        match signalled() {
+            Some(signo) => {
+                self.stop = Some(Stop::Signal(signo));
+                Err(io::Error::other("stopped by the watch"))
+            }
+            None => Ok(()),
+        }
     }
 
     /// The parent, once its side of the work is done: `waitpid(pid, &status, 0)`.

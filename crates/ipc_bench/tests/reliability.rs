@@ -118,7 +118,9 @@ fn a_killed_child_ends_the_run_with_one_line() {
     // A sleeping wait (futex), a spinning one, and a pipe.
     for only in ["POSIX shm, futex", "spin (busy loop)", "pipe"] {
         if only.contains("spin") && !two_cpus() {
-            eprintln!("SKIPPED: {only}: one CPU, the spinning transports are not run");
+            testkit::skip_this(&format!(
+                "{only}: one CPU, the spinning transports are not run"
+            ));
             continue;
         }
         let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
@@ -160,7 +162,9 @@ fn sigint_or_sigterm_ends_the_run_within_a_second_and_leaves_nothing() {
     ];
     for (only, signo, stop_child) in cases {
         if only.contains("spin") && !two_cpus() {
-            eprintln!("SKIPPED: {only}: one CPU, the spinning transports are not run");
+            testkit::skip_this(&format!(
+                "{only}: one CPU, the spinning transports are not run"
+            ));
             continue;
         }
         let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));

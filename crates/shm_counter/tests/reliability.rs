@@ -157,7 +157,7 @@ fn a_file_path_that_is_not_a_new_or_own_regular_file_is_refused() {
 }
 
 /// Runs `script` (with `$P` the program), then `ls DIR`, where `dir` is a full 64 KiB tmpfs,
-/// and returns its stdout; None (and SKIPPED on stderr) where namespaces are not available.
+/// and returns its stdout; None (reported skipped) where namespaces are not available.
 fn on_a_full_tmpfs(dir: &str, script: &str) -> Option<String> {
     let out = testkit::in_full_tmpfs(Path::new(dir), 0)?
         .args(["sh", "-c", &format!("{script}; ls {dir}")])
@@ -493,7 +493,7 @@ fn runs_in_separate_pid_namespaces_do_not_collide() {
         .output()
         .unwrap();
     if !probe.status.success() {
-        eprintln!("SKIPPED: unshare -rpf: {}", stderr(&probe).trim());
+        testkit::skip_this(&format!("unshare -rpf: {}", stderr(&probe).trim()));
         return;
     }
     // Both are pid 1 of their namespace: a name made from the pid would be the same. The

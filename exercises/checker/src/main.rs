@@ -240,10 +240,16 @@ fn bin_dir(ex: &Exercise, mode: Mode, quiet: bool) -> Result<Option<PathBuf>> {
 struct Outcome {
     passed: Vec<String>,
     failed: Vec<(String, String)>,
+    /// Tests that could not check anything here (no user namespaces, not root), and why:
+    /// counted neither as passed nor as failed.
+    skipped: Vec<(String, String)>,
 }
 
 /// Runs the exercise's tests with the programs in `dir`.
 fn run_tests(ex: &Exercise, dir: &Path) -> Result<Outcome> {
+    // The tests that skip say so in this file (testkit::skip), one `name: why` per line.
+    let skip_log = dir.join("skipped.log");
+    let _ = std::fs::remove_file(&skip_log);
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or("cargo".into()));
     cargo
         .args([
@@ -257,6 +263,7 @@ fn run_tests(ex: &Exercise, dir: &Path) -> Result<Outcome> {
         .args(["--", "--exact", "--format", "pretty", "--color", "never"])
         .args(ex.tests)
         .env("SHM_EXERCISE_BIN_DIR", dir)
+        .env("SHM_SKIP_LOG", &skip_log)
         .env("RUST_BACKTRACE", "0")
         .env("NO_COLOR", "1")
         .current_dir(root());
@@ -267,6 +274,7 @@ fn run_tests(ex: &Exercise, dir: &Path) -> Result<Outcome> {
     let mut outcome = Outcome {
         passed: Vec::new(),
         failed: Vec::new(),
+        skipped: Vec::new(),
     };
     for line in text.lines() {
         let Some(rest) = line.strip_prefix("test ") else {
@@ -280,10 +288,18 @@ fn run_tests(ex: &Exercise, dir: &Path) -> Result<Outcome> {
                 .push((name.to_owned(), failure_text(&text, name)));
         }
     }
+    let skips = std::fs::read_to_string(&skip_log).unwrap_or_default();
+    for line in skips.lines() {
+        let (name, why) = line.split_once(": ").unwrap_or((line, ""));
+        if let Some(at) = outcome.passed.iter().position(|p| p == name) {
+            outcome.passed.remove(at);
+            outcome.skipped.push((name.to_owned(), why.to_owned()));
+        }
+    }
     // In the exercise's order (libtest reports them as they end): the first is the simplest.
     let order = |name: &str| ex.tests.iter().position(|t| *t == name);
     outcome.failed.sort_by_key(|(name, _)| order(name));
-    let seen = outcome.passed.len() + outcome.failed.len();
+    let seen = outcome.passed.len() + outcome.failed.len() + outcome.skipped.len();
     if seen != ex.tests.len() {
         return Err(format!(
             "the tests of {} did not run as expected ({seen} of {} reported):\n{}{}",
@@ -331,6 +347,9 @@ fn check(ex: &Exercise, mode: Mode) -> Result<bool> {
             ex.example,
             ex.test_target
         );
+        for (name, why) in &outcome.skipped {
+            println!("skipped here: `{name}`: {why}");
+        }
         if mode == Mode::Learner {
             set_progress(format!("done {}", ex.dir), true);
         }
@@ -610,6 +629,7 @@ fn watch() -> Result<bool> {
 
 fn verify() -> Result<bool> {
     let mut ok = true;
+    let mut skipped = Vec::new();
     for ex in EXERCISES {
         // What a learner is pointed to exists: the task, the hints, the C, the solution.
         for file in [
@@ -646,6 +666,10 @@ fn verify() -> Result<bool> {
         let dir = bin_dir(ex, Mode::Solution, true)?
             .ok_or_else(|| format!("exercise {}: {} does not compile", ex.id, ex.example))?;
         let solution = run_tests(ex, &dir)?;
+        for (name, why) in &solution.skipped {
+            println!("verify: exercise {}: `{name}` skipped here: {why}", ex.id);
+            skipped.push(format!("exercise {}: {name}: {why}", ex.id));
+        }
         for (name, text) in &solution.failed {
             println!(
                 "verify: exercise {}: `{name}` fails on the finished example:\n{}",
@@ -658,9 +682,25 @@ fn verify() -> Result<bool> {
     let tests: usize = EXERCISES.iter().map(|ex| ex.tests.len()).sum();
     if ok {
         println!(
-            "exercises: {} exercises, {tests} tests: each fails on its skeleton and passes on the finished example",
-            EXERCISES.len()
+            "exercises: {} exercises, {tests} tests: each fails on its skeleton and passes on the finished example{}",
+            EXERCISES.len(),
+            match skipped.len() {
+                0 => String::new(),
+                n => format!(" ({n} skipped here, so not checked)"),
+            }
         );
+    }
+    // Into the summary `make test` prints at its end.
+    if let Some(log) = std::env::var_os("SHM_SKIP_LOG") {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .map_err(|err| format!("{}: {err}", Path::new(&log).display()))?;
+        for line in &skipped {
+            writeln!(file, "{line}")
+                .map_err(|err| format!("{}: {err}", Path::new(&log).display()))?;
+        }
     }
     Ok(ok)
 }
