@@ -134,7 +134,9 @@ pub fn exit_with(prog: &str, err: &Error) -> ! {
 
 /// `ERR_EXIT` for Rust: prints `program: error` on stderr and exits with status 1.
 ///
-/// The program name is the binary's own (`CARGO_BIN_NAME`), whatever path it was started by.
+/// The program name is the binary's own (`CARGO_BIN_NAME`), whatever path it was started by;
+/// a porting exercise's build of an example (`ex10_shm_counter`) speaks as the example
+/// (`shm_counter`), see [`program_name`].
 ///
 /// ```text
 /// if let Err(err) = run(&args) {
@@ -144,8 +146,18 @@ pub fn exit_with(prog: &str, err: &Error) -> ! {
 #[macro_export]
 macro_rules! err_exit {
     ($err:expr) => {
-        $crate::error::exit_with(env!("CARGO_BIN_NAME"), &$err)
+        $crate::error::exit_with($crate::error::program_name(env!("CARGO_BIN_NAME")), &$err)
     };
+}
+
+/// The name a program prints in its errors: `bin`, less the `exNN_` of a porting exercise's
+/// binary (`ex10_shm_counter` is exercise 10's build of `shm_counter`, checked by
+/// `shm_counter`'s own tests and transcripts).
+pub fn program_name(bin: &str) -> &str {
+    match bin.as_bytes() {
+        [b'e', b'x', a, b, b'_', ..] if a.is_ascii_digit() && b.is_ascii_digit() => &bin[5..],
+        _ => bin,
+    }
 }
 
 /// A bad argument that the parser could not catch (one that depends on the page size, say):
@@ -159,6 +171,13 @@ pub fn usage_error<P: clap::CommandFactory>(message: impl fmt::Display) -> ! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exercise_binary_speaks_as_its_example() {
+        assert_eq!(program_name("ex10_shm_counter"), "shm_counter");
+        assert_eq!(program_name("shm_counter"), "shm_counter");
+        assert_eq!(program_name("exa_b"), "exa_b");
+    }
 
     #[test]
     fn os_error_reads_like_perror() {

@@ -13,6 +13,7 @@ use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
@@ -274,16 +275,55 @@ impl Background {
     }
 
     /// Closes stdin, waits for the program to end, and returns what it printed after the lines
-    /// already read, with its status.
+    /// already read, with its status. A program can wait for ever when its partner failed (a
+    /// first process waiting for a second that crashed, as a learner's port in an exercise
+    /// may): after [`FINISH_LIMIT`] it is stopped (SIGTERM, then SIGKILL), and the test fails saying so, with what it
+    /// printed, instead of hanging.
     pub fn finish(mut self) -> Output {
         drop(self.stdin.take());
-        let mut stdout = Vec::new();
-        self.stdout.read_to_end(&mut stdout).unwrap();
-        let mut stderr = Vec::new();
-        if let Some(mut err) = self.child.stderr.take() {
-            err.read_to_end(&mut stderr).unwrap();
-        }
+        let stderr_pipe = self.child.stderr.take();
+        let child = &mut self.child;
+        let stdout_pipe = &mut self.stdout;
+        // Read while waiting: a program that prints more than a pipe holds must not block.
+        let (stdout, stderr, killed) = std::thread::scope(|s| {
+            let stdout = s.spawn(move || {
+                let mut v = Vec::new();
+                stdout_pipe.read_to_end(&mut v).unwrap();
+                v
+            });
+            let stderr = s.spawn(move || {
+                let mut v = Vec::new();
+                if let Some(mut pipe) = stderr_pipe {
+                    pipe.read_to_end(&mut v).unwrap();
+                }
+                v
+            });
+            // At the limit SIGTERM, which the examples end on, removing what they made; two
+            // seconds later SIGKILL.
+            let deadline = Instant::now() + FINISH_LIMIT;
+            let mut killed = false;
+            while matches!(child.try_wait(), Ok(None)) {
+                let now = Instant::now();
+                if now > deadline + Duration::from_secs(2) {
+                    let _ = child.kill();
+                    break;
+                }
+                if now > deadline && !killed {
+                    killed = true;
+                    // SAFETY: kill takes plain values; the child is not reaped yet.
+                    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            (stdout.join().unwrap(), stderr.join().unwrap(), killed)
+        });
         let status = self.child.wait().unwrap();
+        assert!(
+            !killed,
+            "still running after {FINISH_LIMIT:?}, stopped: its partner probably failed\nstdout:\n{}stderr:\n{}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        );
         Output {
             status,
             stdout,
@@ -291,6 +331,9 @@ impl Background {
         }
     }
 }
+
+/// How long [`Background::finish`] waits for a program to end.
+pub const FINISH_LIMIT: Duration = Duration::from_secs(60);
 
 impl Drop for Background {
     fn drop(&mut self) {

@@ -11,10 +11,10 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::testkit::{self, Transcript};
+use common::testkit::{self, Bin, Transcript};
 use snapbox::file;
 
-const RUST: &str = env!("CARGO_BIN_EXE_shm_counter");
+const RUST: Bin = Bin::new("shm_counter", env!("CARGO_BIN_EXE_shm_counter"));
 
 fn c() -> PathBuf {
     testkit::c_program(env!("CARGO_TARGET_TMPDIR"), "shm_counter")
@@ -24,13 +24,18 @@ fn args<'a>(list: &'a [&'a str]) -> Vec<&'a OsStr> {
     list.iter().map(OsStr::new).collect()
 }
 
-/// `protected.txt` less the runs the C program cannot make (robust, shared-memory).
+/// `protected_mutex.txt` and `protected_atomic.txt` less the runs the C program cannot make
+/// (`--backing shared-memory`).
 fn protected_without_rust_only_runs() -> String {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/transcripts/protected.txt"
-    ))
-    .unwrap();
+    let text = ["mutex", "atomic"]
+        .map(|sync| {
+            std::fs::read_to_string(format!(
+                "{}/tests/transcripts/protected_{sync}.txt",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        })
+        .concat();
     let mut out = String::new();
     let mut keep = true;
     for line in text.lines() {
@@ -125,10 +130,14 @@ fn roles(first_prog: &Path, second_prog: &Path) {
     );
     t.line(&mut first);
     t.line(&mut first);
-    t.run(
+    let second = t.run(
         second_prog,
         &args(&["--backing", "posix", "--name", &name, "--role", "second"]),
     );
+    if !second.status.success() {
+        // The first would wait for a second for ever: Ctrl-C, and it removes its object.
+        testkit::kill(first.pid(), libc::SIGINT);
+    }
     t.output(&first.finish());
     t.assert_eq(file!["transcripts/roles.txt"]);
     assert!(!testkit::shm_exists(&name), "the first must remove it");
@@ -144,13 +153,13 @@ fn c_first_and_c_second_print_the_rust_transcript() {
 /// Rust's raw_sync makes. A C first counts with a Rust second ...
 #[test]
 fn a_c_first_and_a_rust_second_share_the_counter() {
-    roles(&c(), Path::new(RUST));
+    roles(&c(), RUST.path());
 }
 
 /// ... and a Rust first with a C second.
 #[test]
 fn a_rust_first_and_a_c_second_share_the_counter() {
-    roles(Path::new(RUST), &c());
+    roles(RUST.path(), &c());
 }
 
 /// Ctrl-C (or SIGTERM) while the C first waits: it removes its object and ends by the signal.

@@ -12,10 +12,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::testkit::{self, Background, Transcript};
+use common::testkit::{self, Background, Bin, Transcript};
 use snapbox::file;
 
-const PROG: &str = env!("CARGO_BIN_EXE_shm_counter");
+const PROG: Bin = Bin::new("shm_counter", env!("CARGO_BIN_EXE_shm_counter"));
 
 fn args<'a>(list: &'a [&'a str]) -> Vec<&'a OsStr> {
     list.iter().map(OsStr::new).collect()
@@ -454,7 +454,7 @@ fn sigkill_leaves_no_temp_file() {
         "env",
         &args(&[
             &format!("TMPDIR={}", dir.path().display()),
-            PROG,
+            PROG.as_str(),
             "--backing",
             "file",
             "--loops",
@@ -476,7 +476,7 @@ fn runs_in_separate_pid_namespaces_do_not_collide() {
     let ns = |loops: &str| {
         args(&[
             "-rpf",
-            PROG,
+            PROG.as_str(),
             "--backing",
             "posix",
             "--sync",

@@ -13,9 +13,10 @@ pub struct Exercise {
     /// The binary you build (`ex01_map_normalfile2`) and the example binary it stands in for
     /// (`map_normalfile2`): the example's tests run yours under that name.
     pub program: (&'static str, &'static str),
-    /// The example crate whose tests check the exercise, and the test target (tests/NAME.rs).
+    /// The example crate whose tests check the exercise, and the test targets
+    /// (tests/NAME.rs) that hold them.
     pub example: &'static str,
-    pub test_target: &'static str,
+    pub test_targets: &'static [&'static str],
     /// The tests of that target that run your program, by name. Each one fails on the
     /// skeleton (`make test` checks that) and passes on the finished example.
     pub tests: &'static [&'static str],
@@ -33,14 +34,22 @@ impl Exercise {
         format!("exercises/{}", self.dir)
     }
 
-    /// The skeleton you edit: `exercises/<dir>/src/main.rs`.
+    /// The skeleton you edit: `exercises/<dir>/src/main.rs` where the solution is a program,
+    /// else the module of the same name (`crates/shm_counter/src/ops.rs` -> `src/ops.rs`).
     pub fn source(&self) -> String {
-        format!("exercises/{}/src/main.rs", self.dir)
+        let file = match self.solution.rsplit_once('/') {
+            Some((dir, file)) if !dir.ends_with("/bin") && file != "main.rs" => file,
+            _ => "main.rs",
+        };
+        format!("exercises/{}/src/{file}", self.dir)
     }
 
-    /// The package name: `ex` and the directory's name.
-    pub fn package(&self) -> String {
-        format!("ex{}", self.dir)
+    /// The files of the tests: `crates/shm_counter/tests/{shm_counter,c}.rs`.
+    pub fn test_files(&self) -> String {
+        match self.test_targets {
+            [one] => format!("crates/{}/tests/{one}.rs", self.example),
+            many => format!("crates/{}/tests/{{{}}}.rs", self.example, many.join(",")),
+        }
     }
 }
 
@@ -51,7 +60,7 @@ pub const EXERCISES: &[Exercise] = &[
         title: "map a file and print its records (open, fstat, mmap, print)",
         program: ("ex01_map_normalfile2", "map_normalfile2"),
         example: "map_normalfile",
-        test_target: "map_normalfile",
+        test_targets: &["map_normalfile"],
         tests: &[
             "tmpfs_file_keeps_the_records_past_end_of_file",
             "disk_file_reads_zeros_past_end_of_file_after_umap",
@@ -68,7 +77,7 @@ pub const EXERCISES: &[Exercise] = &[
         title: "make a file, map more of it than it holds, fill it, hold it (open, lseek, write, posix_fallocate, mmap, msync)",
         program: ("ex02_map_normalfile1", "map_normalfile1"),
         example: "map_normalfile",
-        test_target: "map_normalfile",
+        test_targets: &["map_normalfile"],
         tests: &[
             "tmpfs_file_keeps_the_records_past_end_of_file",
             "disk_file_reads_zeros_past_end_of_file_after_umap",
@@ -86,7 +95,7 @@ pub const EXERCISES: &[Exercise] = &[
         title: "parent and child share a mapping made before fork: MAP_SHARED, MAP_PRIVATE, /dev/zero, a file",
         program: ("ex03_anon_fork", "anon_fork"),
         example: "anon_fork",
-        test_target: "anon_fork",
+        test_targets: &["anon_fork"],
         tests: &[
             "shared_anonymous_mapping_is_seen_by_both",
             "private_mapping_is_copied_on_write",
@@ -109,7 +118,7 @@ pub const EXERCISES: &[Exercise] = &[
         title: "create a System V segment under a key, attach it, write a record (shmget, shmctl, shmat, shmdt)",
         program: ("ex04_sysv_write", "sysv_write"),
         example: "sysv_shm",
-        test_target: "sysv_shm",
+        test_targets: &["sysv_shm"],
         tests: &[
             "writer_then_reader_then_nothing_left",
             "reader_removes_a_segment_still_attached_by_the_writer",
@@ -130,7 +139,7 @@ pub const EXERCISES: &[Exercise] = &[
         title: "find a System V segment by key, print its record, remove it (shmget, IPC_STAT, shmat, IPC_RMID)",
         program: ("ex05_sysv_read", "sysv_read"),
         example: "sysv_shm",
-        test_target: "sysv_shm",
+        test_targets: &["sysv_shm"],
         tests: &[
             "writer_then_reader_then_nothing_left",
             "reader_removes_a_segment_still_attached_by_the_writer",
@@ -148,7 +157,7 @@ pub const EXERCISES: &[Exercise] = &[
         title: "create a POSIX shm object, size it, reserve it, map it, write a record (shm_open, ftruncate, posix_fallocate, mmap)",
         program: ("ex06_posix_shm_write", "posix_shm_write"),
         example: "posix_shm",
-        test_target: "posix_shm",
+        test_targets: &["posix_shm"],
         tests: &[
             "writer_then_reader_then_nothing_left",
             "reader_unlinks_an_object_the_writer_still_maps",
@@ -171,7 +180,7 @@ pub const EXERCISES: &[Exercise] = &[
         title: "open a POSIX shm object by name, check it, map it, print it, unlink it (shm_open, fstat, mmap, shm_unlink)",
         program: ("ex07_posix_shm_read", "posix_shm_read"),
         example: "posix_shm",
-        test_target: "posix_shm",
+        test_targets: &["posix_shm"],
         tests: &[
             "writer_then_reader_then_nothing_left",
             "reader_unlinks_an_object_the_writer_still_maps",
@@ -190,7 +199,7 @@ pub const EXERCISES: &[Exercise] = &[
         title: "map more, or less, than a file holds and probe every page: 0, SIGBUS, SIGSEGV (UNP's test1.c)",
         program: ("ex08_filesize_vs_mapsize", "filesize_vs_mapsize"),
         example: "filesize_vs_mapsize",
-        test_target: "filesize_vs_mapsize",
+        test_targets: &["filesize_vs_mapsize"],
         tests: &[
             "the_notes_two_cases_leave_no_temp_file",
             "edge_sizes_follow_the_rule",
@@ -210,7 +219,7 @@ pub const EXERCISES: &[Exercise] = &[
         title: "map 8 pages of an empty file and grow it under the mapping: SIGBUS, then 0 (UNP's test2.c)",
         program: ("ex09_map_grow_file", "map_grow_file"),
         example: "map_grow_file",
-        test_target: "map_grow_file",
+        test_targets: &["map_grow_file"],
         tests: &[
             "classic_growth_page_by_page_leaves_no_temp_file",
             "classic_growth_of_a_named_file_keeps_it",
@@ -221,5 +230,56 @@ pub const EXERCISES: &[Exercise] = &[
         solution: "crates/map_grow_file/src/main.rs",
         c: "crates/map_grow_file/c/map_grow_file.c",
         chapter: "docs/src/map_grow_file.md",
+    },
+    Exercise {
+        id: 10,
+        dir: "10_counter_lock",
+        title: "a counter two processes increment under a process-shared mutex (raw_sync, pthread_mutex_init)",
+        program: ("ex10_shm_counter", "shm_counter"),
+        example: "shm_counter",
+        test_targets: &["shm_counter", "c"],
+        tests: &[
+            "the_mutex_counts_every_increment",
+            "without_protection_the_arithmetic_of_lost_updates_holds",
+            "trace_prints_every_value_once_in_order_under_the_lock",
+            "two_unrelated_processes_share_a_named_counter",
+            "a_c_first_and_a_rust_second_share_the_counter",
+            "a_rust_first_and_a_c_second_share_the_counter",
+            "a_raw_sync_mutex_whose_owner_was_killed_is_one_line_not_a_hang",
+        ],
+        solution: "crates/shm_counter/src/ops.rs",
+        c: "crates/shm_counter/c/shm_counter.c",
+        chapter: "docs/src/shm_counter.md",
+    },
+    Exercise {
+        id: 11,
+        dir: "11_counter_atomic",
+        title: "the same counter with no lock: a load and a store lose updates, fetch_add loses none",
+        program: ("ex11_shm_counter", "shm_counter"),
+        example: "shm_counter",
+        test_targets: &["shm_counter"],
+        tests: &[
+            "fetch_add_counts_every_increment",
+            "without_protection_the_arithmetic_of_lost_updates_holds",
+        ],
+        solution: "crates/shm_counter/src/ops.rs",
+        c: "crates/shm_counter/c/shm_counter.c",
+        chapter: "docs/src/shm_counter.md",
+    },
+    Exercise {
+        id: 12,
+        dir: "12_robust_mutex",
+        title: "a robust mutex that survives an owner killed holding it (EOWNERDEAD, pthread_mutex_consistent)",
+        program: ("ex12_shm_counter", "shm_counter"),
+        example: "shm_counter",
+        test_targets: &["shm_counter", "reliability"],
+        tests: &[
+            "the_robust_mutex_counts_every_increment",
+            "a_robust_mutex_survives_an_owner_killed_holding_it",
+            "a_robust_lock_held_after_the_partner_is_gone_is_given_up",
+        ],
+        solution: "crates/shm_counter/src/ops.rs",
+        c: "crates/shm_counter/c/shm_counter.c",
+        chapter: "docs/src/shm_counter.md",
     },
 ];

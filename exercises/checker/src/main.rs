@@ -178,13 +178,12 @@ enum Mode {
     Solution,
 }
 
-/// `cargo build` of one binary; returns its path. Compiler errors go to the terminal as cargo
-/// renders them.
-fn build(package: &str, bin: &str, quiet: bool) -> Result<Option<PathBuf>> {
+/// `cargo build` of one binary of the workspace (their names are unique); returns its path.
+/// Compiler errors go to the terminal as cargo renders them.
+fn build(bin: &str, quiet: bool) -> Result<Option<PathBuf>> {
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or("cargo".into()));
     cargo
-        .args(["build", "--message-format=json-render-diagnostics", "-p"])
-        .arg(package)
+        .args(["build", "--message-format=json-render-diagnostics"])
         .arg("--bin")
         .arg(bin)
         .current_dir(root())
@@ -206,7 +205,7 @@ fn build(package: &str, bin: &str, quiet: bool) -> Result<Option<PathBuf>> {
         .filter_map(|msg| msg["executable"].as_str().map(PathBuf::from))
         .find(|exe| exe.file_name().is_some_and(|f| f == bin));
     exe.map(Some)
-        .ok_or_else(|| format!("cargo built {package} but named no executable {bin}"))
+        .ok_or_else(|| format!("cargo built {bin} but named no executable for it"))
 }
 
 /// The directory the example's tests look in: the program built for `mode`, under the
@@ -214,8 +213,8 @@ fn build(package: &str, bin: &str, quiet: bool) -> Result<Option<PathBuf>> {
 fn bin_dir(ex: &Exercise, mode: Mode, quiet: bool) -> Result<Option<PathBuf>> {
     let (exercise_bin, real_name) = ex.program;
     let exe = match mode {
-        Mode::Learner => build(&ex.package(), exercise_bin, quiet)?,
-        Mode::Solution => build(ex.example, real_name, quiet)?,
+        Mode::Learner => build(exercise_bin, quiet)?,
+        Mode::Solution => build(real_name, quiet)?,
     };
     let Some(exe) = exe else { return Ok(None) };
     // target/debug/NAME -> target/exercises/<mode>/<dir>/
@@ -252,14 +251,8 @@ fn run_tests(ex: &Exercise, dir: &Path) -> Result<Outcome> {
     let _ = std::fs::remove_file(&skip_log);
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or("cargo".into()));
     cargo
-        .args([
-            "test",
-            "--quiet",
-            "-p",
-            ex.example,
-            "--test",
-            ex.test_target,
-        ])
+        .args(["test", "--quiet", "--no-fail-fast", "-p", ex.example])
+        .args(ex.test_targets.iter().flat_map(|t| ["--test", t]))
         .args(["--", "--exact", "--format", "pretty", "--color", "never"])
         .args(ex.tests)
         .env("SHM_EXERCISE_BIN_DIR", dir)
@@ -341,11 +334,11 @@ fn check(ex: &Exercise, mode: Mode) -> Result<bool> {
     let outcome = run_tests(ex, &dir)?;
     if outcome.failed.is_empty() {
         println!(
-            "passed: {} of {} tests of the example `{}` (tests/{}.rs)",
+            "passed: {} of {} tests of the example `{}` ({})",
             outcome.passed.len(),
             ex.tests.len(),
             ex.example,
-            ex.test_target
+            ex.test_files()
         );
         for (name, why) in &outcome.skipped {
             println!("skipped here: `{name}`: {why}");
@@ -358,11 +351,10 @@ fn check(ex: &Exercise, mode: Mode) -> Result<bool> {
     set_progress(format!("done {}", ex.dir), false);
     let (name, text) = &outcome.failed[0];
     println!(
-        "failing: {} of {} tests; the first is `{name}` (crates/{}/tests/{}.rs):\n",
+        "failing: {} of {} tests; the first is `{name}` ({}):\n",
         outcome.failed.len(),
         ex.tests.len(),
-        ex.example,
-        ex.test_target
+        ex.test_files()
     );
     println!("{}", explain(text));
     println!(
