@@ -69,7 +69,7 @@ pub fn run(pinger: Pinger, msg: usize, rounds: u64) -> Result<Duration> {
     // SAFETY: the benchmark starts no threads; the child ends with exit_child.
     match unsafe { fork() }.context("fork")? {
         Fork::Child => {
-            crate::child_setup(parent);
+            crate::cpu::child_setup(parent);
             link.keep(false);
             let mut watch = Watch::child(parent);
             if let Err(err) = link.answer(msg, rounds, &mut watch) {

@@ -30,17 +30,10 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use common::{Context, Error, Result, err_exit};
 
-mod data;
-mod futex;
-mod latency;
-mod region;
-mod report;
-mod throughput;
-mod watch;
-
-use latency::Pinger;
-use report::{Row, Stat, Table};
-use throughput::Transport;
+use ipc_bench::latency::{self, Pinger};
+use ipc_bench::report::{self, Row, Stat, Table};
+use ipc_bench::throughput::{self, Transport};
+use ipc_bench::{cpu, data, watch};
 
 /// Throughput and latency of IPC transports, next to the machine's limits.
 #[derive(Parser, Debug)]
@@ -109,7 +102,7 @@ fn run(args: &Args) -> Result<()> {
     } else {
         (5_000, 100_000)
     };
-    let two_cpus = pin_to_cpu(0);
+    let two_cpus = cpu::pin_to_cpu(0);
     let started = Instant::now();
 
     // Throughput, GiB/s: memcpy first (the limit), then each transport.
@@ -343,56 +336,9 @@ fn memcpy_time(msg: usize, count: u64) -> Duration {
     start.elapsed()
 }
 
-/// What each forked child does first: die with its parent (PR_SET_PDEATHSIG), so that a
-/// benchmark stopped by Ctrl-C or SIGKILL leaves no process spinning or waiting; then move to
-/// the second CPU.
-pub fn child_setup(parent: libc::pid_t) {
-    // SAFETY: prctl(PR_SET_PDEATHSIG) takes plain values.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
-    // The parent may have died before the prctl: then this process already has a new parent.
-    // SAFETY: getppid has no preconditions.
-    if unsafe { libc::getppid() } != parent {
-        common::exit_child(1);
-    }
-    pin_to_cpu(1);
-}
-
-/// The CPUs this program may run on, read once, before anything is pinned (a forked child
-/// inherits the list with the rest of the parent's memory).
-fn allowed_cpus() -> &'static [usize] {
-    static CPUS: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
-    CPUS.get_or_init(|| {
-        // SAFETY: a zeroed cpu_set_t is an empty set, which sched_getaffinity fills in.
-        let mut allowed: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        // SAFETY: `allowed` is a valid cpu_set_t of the size passed.
-        if unsafe { libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut allowed) } != 0 {
-            return Vec::new();
-        }
-        // SAFETY: CPU_ISSET only reads the set.
-        (0..libc::CPU_SETSIZE as usize)
-            .filter(|&c| unsafe { libc::CPU_ISSET(c, &allowed) })
-            .collect()
-    })
-}
-
-/// Runs this process on the `nth` CPU it may use (0 for the parent, 1 for a child), so the
-/// two sides of a transport run on two cores. Returns false if there are fewer than two.
-pub fn pin_to_cpu(nth: usize) -> bool {
-    let cpus = allowed_cpus();
-    if cpus.len() < 2 {
-        return false;
-    }
-    // SAFETY: a zeroed cpu_set_t is an empty set.
-    let mut one: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: CPU_SET writes into the set it is given; the index is below CPU_SETSIZE.
-    unsafe { libc::CPU_SET(cpus[nth % cpus.len()], &mut one) };
-    // SAFETY: `one` is a valid cpu_set_t of the size passed.
-    unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &one) == 0 }
-}
-
 /// "2 CPUs (AMD EPYC), Linux 6.18.44, page 4096 bytes".
 fn machine() -> String {
-    let cpus = allowed_cpus().len();
+    let cpus = cpu::allowed_cpus().len();
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {

@@ -102,7 +102,7 @@ pub fn run(transport: Transport, msg: usize, count: u64, corrupt: bool) -> Resul
     match unsafe { fork() }.context("fork")? {
         Fork::Child => {
             drop(from_child);
-            crate::child_setup(parent);
+            crate::cpu::child_setup(parent);
             let mut watch = Watch::child(parent);
             let result = receive(&mut channel, msg, count, to_parent, &mut watch);
             if let Err(err) = result {

@@ -101,12 +101,14 @@ pub enum Stop {
     Orphaned,
 }
 
+#[derive(Debug)]
 enum Side {
     Parent { child: Child },
     Child { parent: libc::pid_t },
 }
 
 /// One side's look-out for the other side's death and for Ctrl-C.
+#[derive(Debug)]
 pub struct Watch {
     side: Side,
     turns: u32,

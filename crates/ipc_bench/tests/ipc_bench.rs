@@ -5,9 +5,9 @@
 
 use std::process::Command;
 
-use common::testkit;
+use common::testkit::{self, Bin};
 
-const PROG: &str = env!("CARGO_BIN_EXE_ipc_bench");
+const PROG: Bin = Bin::new("ipc_bench", env!("CARGO_BIN_EXE_ipc_bench"));
 
 const THROUGHPUT_ROWS: [&str; 9] = [
     "memcpy, one thread (limit)",

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::testkit;
+use common::testkit::{self, Bin};
 
-const PROG: &str = env!("CARGO_BIN_EXE_ipc_bench");
+const PROG: Bin = Bin::new("ipc_bench", env!("CARGO_BIN_EXE_ipc_bench"));
 
 /// A long run of the transports whose name contains `only`: long enough to be caught mid-run.
 fn start(only: &str, dir: &Path) -> Child {
@@ -366,7 +366,10 @@ fn a_full_dev_shm_is_one_line_not_a_sigbus() {
     };
     let script = r#""$0" --quick --only "POSIX shm, futex" --svg "$1/chart.svg"
 echo "status $?, left in /dev/shm: $(ls -A /dev/shm | tr '\n' ' ')""#;
-    let out = run_bounded(full.args(["sh", "-c", script, PROG]).arg(dir.path()));
+    let out = run_bounded(
+        full.args(["sh", "-c", script, PROG.as_str()])
+            .arg(dir.path()),
+    );
     assert_eq!(
         redact_name(&out.stderr),
         "ipc_bench: fallocate /shm-by-example.ipc_bench.XXXXXXXX: No space left on device\n"
@@ -387,7 +390,11 @@ fn a_full_tmpdir_is_one_line_not_a_sigbus() {
     };
     let script = r#"TMPDIR=$1/full "$0" --quick --only "mapped file" --svg "$1/chart.svg"
 echo "status $?, left: $(ls -A "$1/full" | tr '\n' ' ')""#;
-    let out = run_bounded(in_full.args(["sh", "-c", script, PROG]).arg(dir.path()));
+    let out = run_bounded(
+        in_full
+            .args(["sh", "-c", script, PROG.as_str()])
+            .arg(dir.path()),
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         format!(
@@ -409,7 +416,7 @@ fn ulimit_f_0_is_one_line_not_a_sigxfsz() {
             .args([
                 "-c",
                 r#"ulimit -f 0; exec "$0" --quick --only "POSIX shm, futex" --svg "$1/chart.svg""#,
-                PROG,
+                PROG.as_str(),
             ])
             .arg(dir.path()),
     );

@@ -282,4 +282,22 @@ pub const EXERCISES: &[Exercise] = &[
         c: "crates/shm_counter/c/shm_counter.c",
         chapter: "docs/src/shm_counter.md",
     },
+    Exercise {
+        id: 13,
+        dir: "13_ring_futex",
+        title: "the ring buffer's futex handoff: sleep on a word until the other process changes it (FUTEX_WAIT, FUTEX_WAKE)",
+        program: ("ex13_ipc_bench", "ipc_bench"),
+        example: "ipc_bench",
+        test_targets: &["ipc_bench", "reliability"],
+        tests: &[
+            "quick_run_reports_every_transport_and_draws_the_chart",
+            "json_has_every_figure",
+            "a_killed_child_ends_the_run_with_one_line",
+            "sigint_or_sigterm_ends_the_run_within_a_second_and_leaves_nothing",
+            "sigkill_of_the_benchmark_leaves_no_child_and_no_object",
+        ],
+        solution: "crates/ipc_bench/src/futex.rs",
+        c: "crates/ipc_bench/c/futex_handoff.c",
+        chapter: "docs/src/benchmark.md",
+    },
 ];
