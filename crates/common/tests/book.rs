@@ -200,10 +200,12 @@ fn includes_exist_and_console_blocks_are_tested_transcripts() {
             match &mut console {
                 None if fence.starts_with("```console") => console = Some((n + 1, Vec::new())),
                 Some((at, body)) if fence.starts_with("```") => {
-                    let included = body.len() == 1
-                        && body[0].starts_with("{{#include ")
-                        && (body[0].contains("/tests/transcripts/")
-                            || body[0].contains("recorded/"));
+                    // One or more transcripts, one include per line.
+                    let included = !body.is_empty()
+                        && body.iter().all(|l| {
+                            l.starts_with("{{#include ")
+                                && (l.contains("/tests/transcripts/") || l.contains("recorded/"))
+                        });
                     let commands = body
                         .iter()
                         .all(|l| l.starts_with("$ ") || l.starts_with("# ") || l.is_empty());
