@@ -294,7 +294,6 @@ pub const EXERCISES: &[Exercise] = &[
             "json_has_every_figure",
             "a_killed_child_ends_the_run_with_one_line",
             "sigint_or_sigterm_ends_the_run_within_a_second_and_leaves_nothing",
-            "sigkill_of_the_benchmark_leaves_no_child_and_no_object",
         ],
         solution: "crates/ipc_bench/src/futex.rs",
         c: "crates/ipc_bench/c/futex_handoff.c",
