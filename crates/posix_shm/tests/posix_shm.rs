@@ -37,12 +37,14 @@ fn dir() -> TempDir {
     testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"))
 }
 
-/// A transcript and a fresh name for a test; `--name NAME` as arguments.
-fn setup(dir: &TempDir) -> (Transcript, String) {
+/// A transcript and a fresh name for a test, and the guard that removes an object left under
+/// the name when the test ends, however it ends; `--name NAME` as arguments.
+fn setup(dir: &TempDir) -> (Transcript, String, testkit::RemoveShm) {
     let name = testkit::unique_shm_name();
+    let gone = testkit::RemoveShm(name.clone());
     let mut t = Transcript::new(dir.path());
     t.redact_literal(name.clone(), "[NAME]");
-    (t, name)
+    (t, name, gone)
 }
 
 fn named<'a>(name: &'a str, rest: &'a [&'a str]) -> Vec<&'a OsStr> {
@@ -55,7 +57,7 @@ fn named<'a>(name: &'a str, rest: &'a [&'a str]) -> Vec<&'a OsStr> {
 fn writer_then_reader_then_nothing_left() {
     for (writer, reader) in pairs() {
         let d = dir();
-        let (mut t, name) = setup(&d);
+        let (mut t, name, _gone) = setup(&d);
         t.run(&writer, &named(&name, &[]));
         assert!(
             testkit::shm_exists(&name),
@@ -72,7 +74,7 @@ fn writer_then_reader_then_nothing_left() {
 fn reader_unlinks_an_object_the_writer_still_maps() {
     for (writer, reader) in pairs() {
         let d = dir();
-        let (mut t, name) = setup(&d);
+        let (mut t, name, _gone) = setup(&d);
         let mut writer = t.start(&writer, &named(&name, &["--wait-stdin"]));
         t.line(&mut writer);
         t.line(&mut writer);
@@ -92,7 +94,7 @@ fn reader_unlinks_an_object_the_writer_still_maps() {
 fn unlink_flag_does_what_the_notes_do() {
     for (writer, reader) in pairs() {
         let d = dir();
-        let (mut t, name) = setup(&d);
+        let (mut t, name, _gone) = setup(&d);
         t.run(&writer, &named(&name, &["--unlink"]));
         t.run(&reader, &named(&name, &[]));
         t.assert_eq(file!["transcripts/unlink.txt"]);
@@ -104,7 +106,7 @@ fn unlink_flag_does_what_the_notes_do() {
 fn an_object_of_another_size_is_left_alone() {
     for (writer, reader) in pairs() {
         let d = dir();
-        let (mut t, name) = setup(&d);
+        let (mut t, name, _gone) = setup(&d);
         let c_name = CString::new(name.clone()).unwrap();
         let fd = common::posix::shm_open(&c_name, libc::O_CREAT | libc::O_RDWR, 0o600).unwrap();
         let file = std::fs::File::from(fd);
@@ -133,7 +135,7 @@ fn c_bad_input_is_one_line_and_exit_status() {
     let c = |name| testkit::c_program(env!("CARGO_TARGET_TMPDIR"), name);
     let (writer, reader) = (c("posix_shm_write"), c("posix_shm_read"));
     let d = dir();
-    let (mut t, name) = setup(&d);
+    let (mut t, name, _gone) = setup(&d);
     t.run(&writer, &["--name".as_ref(), "/a/b".as_ref()]);
     t.run(&reader, &["--name".as_ref()]);
     t.run(&reader, &["--unlink".as_ref()]);
@@ -164,6 +166,7 @@ fn bad_input_is_one_line_and_exit_status() {
 fn interrupted_writer_unlinks_the_object_it_created() {
     for signo in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         let name = testkit::unique_shm_name();
+        let _gone = testkit::RemoveShm(name.clone());
         let mut writer = testkit::Background::spawn(WRITER, &named(&name, &["--wait-stdin"]));
         writer.line();
         writer.line();
@@ -186,6 +189,7 @@ fn interrupted_writer_unlinks_the_object_it_created() {
 #[test]
 fn interrupted_writer_leaves_an_object_it_did_not_create() {
     let name = testkit::unique_shm_name();
+    let _gone = testkit::RemoveShm(name.clone());
     testkit::run_ok(WRITER, &named(&name, &[]));
     let mut writer = testkit::Background::spawn(WRITER, &named(&name, &["--wait-stdin"]));
     writer.line();
@@ -210,7 +214,7 @@ fn the_notes_program_unlinks_at_once_and_its_record_is_readable() {
         return;
     };
     let d = dir();
-    let (mut t, name) = setup(&d);
+    let (mut t, name, _gone) = setup(&d);
     std::fs::write(
         d.path().join("common.h"),
         "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <unistd.h>\n\
@@ -246,6 +250,7 @@ fn the_notes_program_unlinks_at_once_and_its_record_is_readable() {
 #[test]
 fn after_sigkill_clean_ipc_removes_what_was_left() {
     let name = testkit::unique_shm_name();
+    let _gone = testkit::RemoveShm(name.clone());
     let mut writer = testkit::Background::spawn(WRITER, &named(&name, &["--wait-stdin"]));
     writer.line();
     writer.line();
@@ -321,7 +326,7 @@ echo '$ posix_shm_read --name /hole; ls /dev/shm'
 #[test]
 fn a_file_size_limit_is_an_error_not_sigxfsz() {
     let d = dir();
-    let (mut t, name) = setup(&d);
+    let (mut t, name, _gone) = setup(&d);
     t.redact_literal(WRITER, "posix_shm_write");
     let script = r#"ulimit -f 0; exec "$0" --name "$1""#;
     t.run(
@@ -345,7 +350,7 @@ fn a_file_size_limit_is_an_error_not_sigxfsz() {
 #[test]
 fn a_fifo_directory_or_symlink_under_the_name_is_refused() {
     let d = dir();
-    let (mut t, name) = setup(&d);
+    let (mut t, name, _gone) = setup(&d);
     let path = shm_path(&name);
     let c = CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: `c` is a NUL-terminated path.
@@ -391,7 +396,7 @@ fn a_fifo_directory_or_symlink_under_the_name_is_refused() {
 fn new_refuses_a_taken_name_and_leaves_its_object() {
     for (writer, reader) in pairs() {
         let d = dir();
-        let (mut t, name) = setup(&d);
+        let (mut t, name, _gone) = setup(&d);
         t.run(&writer, &named(&name, &["--new"]));
         t.comment("another run draws the same name");
         t.run(&writer, &named(&name, &["--new"]));

@@ -57,6 +57,7 @@ fn c_protected_runs_print_the_rust_transcript() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let mut t = Transcript::new(dir.path());
     let name = testkit::unique_shm_name();
+    let _gone = testkit::RemoveShm(name.clone());
     t.redact_literal(name.clone(), "[NAME]");
     for sync in ["mutex", "atomic"] {
         for backing in ["file", "anon", "posix"] {
@@ -121,6 +122,7 @@ fn c_trace_prints_every_value_once_in_order() {
 fn roles(first_prog: &Path, second_prog: &Path) {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let name = testkit::unique_shm_name();
+    let _gone = testkit::RemoveShm(name.clone());
     let mut t = Transcript::new(dir.path());
     t.redact_literal(name.clone(), "[NAME]");
     let common = ["--backing", "posix", "--name", &name, "--loops", "50000"];
@@ -167,6 +169,7 @@ fn a_rust_first_and_a_c_second_share_the_counter() {
 fn the_c_first_removes_its_object_when_interrupted() {
     for signo in [libc::SIGINT, libc::SIGTERM] {
         let name = testkit::unique_shm_name();
+        let _gone = testkit::RemoveShm(name.clone());
         let mut first = testkit::Background::spawn(
             c(),
             &args(&["--backing", "posix", "--name", &name, "--role", "first"]),
@@ -188,6 +191,7 @@ fn c_bad_input_is_one_line_and_exit_status() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let mut t = Transcript::new(dir.path());
     let name = testkit::unique_shm_name();
+    let _gone = testkit::RemoveShm(name.clone());
     t.redact_literal(name.clone(), "[NAME]");
     t.run(&c, &args(&["--loops", "0"]));
     t.run(&c, &args(&["--loops"]));

@@ -288,6 +288,7 @@ fn holding_the_lock<T>(name: &str, f: impl FnOnce() -> T) -> T {
 fn ctrl_c_ends_a_lock_wait_on_a_stopped_partner_within_a_second() {
     for sync in ["mutex", "robust"] {
         let name = testkit::unique_shm_name();
+        let _gone = testkit::RemoveShm(name.clone());
         let (first, second) = pair(&name, sync);
         testkit::kill(second.pid(), libc::SIGSTOP);
         let ended = holding_the_lock(&name, || {
@@ -314,6 +315,7 @@ fn ctrl_c_ends_a_lock_wait_on_a_stopped_partner_within_a_second() {
 fn a_partner_killed_mid_count_ends_the_other_with_one_line() {
     for sync in ["mutex", "robust", "atomic"] {
         let name = testkit::unique_shm_name();
+        let _gone = testkit::RemoveShm(name.clone());
         let (first, second) = pair(&name, sync);
         testkit::kill(second.pid(), libc::SIGKILL);
         assert!(
@@ -334,6 +336,7 @@ fn a_partner_killed_mid_count_ends_the_other_with_one_line() {
     }
     // The first killed: the second stops too.
     let name = testkit::unique_shm_name();
+    let _gone = testkit::RemoveShm(name.clone());
     let (first, second) = pair(&name, "robust");
     testkit::kill(first.pid(), libc::SIGKILL);
     assert!(ends_within(second.pid(), Duration::from_secs(3)));
@@ -353,6 +356,7 @@ fn garbage_in_the_region_is_one_line_on_both_sides() {
 
     // While the first waits for a second.
     let name = testkit::unique_shm_name();
+    let _gone = testkit::RemoveShm(name.clone());
     let mut first = Background::spawn(
         PROG,
         &args(&[
@@ -384,6 +388,7 @@ fn garbage_in_the_region_is_one_line_on_both_sides() {
     for sync in ["mutex", "robust"] {
         for bytes in [vec![0x41; 4096], noise()] {
             let name = testkit::unique_shm_name();
+            let _gone = testkit::RemoveShm(name.clone());
             let (first, second) = pair(&name, sync);
             overwrite(&name, &bytes);
             for side in [first, second] {
@@ -405,6 +410,7 @@ fn garbage_in_the_region_is_one_line_on_both_sides() {
     // A second started on a garbage object of the right size, and on one of the wrong size.
     for size in [4096, 8192] {
         let name = testkit::unique_shm_name();
+        let _gone = testkit::RemoveShm(name.clone());
         let path = Path::new("/dev/shm").join(name.trim_start_matches('/'));
         std::fs::OpenOptions::new()
             .write(true)
@@ -430,6 +436,7 @@ fn garbage_in_the_region_is_one_line_on_both_sides() {
 #[test]
 fn a_second_second_is_refused() {
     let name = testkit::unique_shm_name();
+    let _gone = testkit::RemoveShm(name.clone());
     let (first, second) = pair(&name, "mutex");
     let out = testkit::run(
         PROG,
@@ -570,6 +577,7 @@ fn a_counter_out_of_range_is_garbage_not_a_panic() {
     // the second refuses to attach, the first stops when it looks again.
     for sync in ["robust", "mutex", "atomic", "none"] {
         let name = testkit::unique_shm_name();
+        let _gone = testkit::RemoveShm(name.clone());
         let first = first_waiting(&name, sync, "1000");
         testkit::kill(first.pid(), libc::SIGSTOP);
         overwrite_at(&name, 128, &u64::MAX.to_le_bytes());
@@ -610,6 +618,7 @@ fn a_count_that_sync_atomic_cannot_give_is_no_result() {
     // Both count with fetch_add; the counter is set back to 0 while both are stopped mid-count.
     // Before, the first reported "lost updates" of --sync atomic, with exit status 0.
     let name = testkit::unique_shm_name();
+    let _gone = testkit::RemoveShm(name.clone());
     let mut first = first_waiting(&name, "atomic", "10000000");
     let mut second = second_of(&name);
     second.line();
@@ -646,6 +655,7 @@ fn a_robust_lock_held_after_the_partner_is_gone_is_given_up() {
     use std::os::fd::AsRawFd;
     use std::sync::atomic::{AtomicU32, Ordering};
     let name = testkit::unique_shm_name();
+    let _gone = testkit::RemoveShm(name.clone());
     let mut first = first_waiting(&name, "robust", "1000");
     let path = Path::new("/dev/shm").join(name.trim_start_matches('/'));
     let open = || {
@@ -721,6 +731,7 @@ fn a_robust_lock_held_after_the_partner_is_gone_is_given_up() {
 #[test]
 fn garbage_in_the_mutex_bytes_alone_is_one_line_on_both_sides() {
     let name = testkit::unique_shm_name();
+    let _gone = testkit::RemoveShm(name.clone());
     let first = first_waiting(&name, "mutex", "1000");
     // The raw_sync mutex's first 40 bytes; the header stays right.
     overwrite(&name, &[b'A'; 40]);
@@ -733,6 +744,7 @@ fn garbage_in_the_mutex_bytes_alone_is_one_line_on_both_sides() {
 #[test]
 fn loops_in_the_header_are_checked_on_both_sides() {
     let name = testkit::unique_shm_name();
+    let _gone = testkit::RemoveShm(name.clone());
     let first = first_waiting(&name, "atomic", "1000");
     testkit::kill(first.pid(), libc::SIGSTOP);
     // Absurd: the second refuses them.

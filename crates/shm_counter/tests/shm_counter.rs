@@ -36,6 +36,7 @@ fn counts_every_increment(sync: &str) -> Transcript {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let mut t = Transcript::new(dir.path());
     let name = testkit::unique_shm_name();
+    let _gone = testkit::RemoveShm(name.clone());
     t.redact_literal(name.clone(), "[NAME]");
     for backing in ["file", "anon", "posix", "shared-memory"] {
         let mut a = vec!["--loops", "20000", "--sync", sync, "--backing", backing];
@@ -161,6 +162,7 @@ fn a_raw_sync_mutex_whose_owner_was_killed_is_one_line_not_a_hang() {
 fn two_unrelated_processes_share_a_named_counter() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let name = testkit::unique_shm_name();
+    let _gone = testkit::RemoveShm(name.clone());
     let mut t = Transcript::new(dir.path());
     t.redact_literal(name.clone(), "[NAME]");
     let common = ["--backing", "posix", "--name", &name, "--loops", "50000"];
@@ -188,6 +190,7 @@ fn two_unrelated_processes_share_a_named_counter() {
 fn the_first_process_removes_its_object_when_interrupted() {
     for signo in [libc::SIGINT, libc::SIGTERM] {
         let name = testkit::unique_shm_name();
+        let _gone = testkit::RemoveShm(name.clone());
         let mut first = testkit::Background::spawn(
             PROG,
             &args(&["--backing", "posix", "--name", &name, "--role", "first"]),
@@ -207,6 +210,7 @@ fn the_first_process_removes_its_object_when_interrupted() {
 #[test]
 fn an_interrupted_parent_takes_its_child_and_its_object_with_it() {
     let name = testkit::unique_shm_name();
+    let _gone = testkit::RemoveShm(name.clone());
     let mut parent = testkit::Background::spawn(
         PROG,
         &args(&[
@@ -245,6 +249,7 @@ fn an_interrupted_parent_takes_its_child_and_its_object_with_it() {
 fn bad_input_is_one_line_and_exit_status() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let name = testkit::unique_shm_name();
+    let _gone = testkit::RemoveShm(name.clone());
     let mut t = Transcript::new(dir.path());
     t.redact_literal(name.clone(), "[NAME]");
     t.run(PROG, &args(&["--loops", "many"]));
@@ -296,6 +301,7 @@ fn the_second_refuses_an_object_that_is_not_a_live_first_ones() {
 
     // A zero-filled object of the right size: not laid out by a first process.
     let zeros = testkit::unique_shm_name();
+    let _gone_zeros = testkit::RemoveShm(zeros.clone());
     t.redact_literal(zeros.clone(), "[ZEROS]");
     let c_zeros = std::ffi::CString::new(zeros.clone()).unwrap();
     let fd = common::posix::shm_open(&c_zeros, libc::O_CREAT | libc::O_RDWR, 0o600).unwrap();
@@ -306,6 +312,7 @@ fn the_second_refuses_an_object_that_is_not_a_live_first_ones() {
 
     // The object of a first process killed with SIGKILL, which could not remove it.
     let left = testkit::unique_shm_name();
+    let _gone_left = testkit::RemoveShm(left.clone());
     t.redact_literal(left.clone(), "[LEFT]");
     let mut first = t.start(
         PROG,

@@ -46,6 +46,7 @@ fn dir() -> TempDir {
 fn writer_then_reader_then_nothing_left() {
     for (writer, reader) in pairs() {
         let key = testkit::unique_key();
+        let _gone = testkit::RemoveSegment(key);
         let k = key_hex(key);
         let d = dir();
         let mut t = transcript(&d, key);
@@ -65,6 +66,7 @@ fn writer_then_reader_then_nothing_left() {
 fn reader_removes_a_segment_still_attached_by_the_writer() {
     for (writer, reader) in pairs() {
         let key = testkit::unique_key();
+        let _gone = testkit::RemoveSegment(key);
         let k = key_hex(key);
         let d = dir();
         let mut t = transcript(&d, key);
@@ -94,6 +96,7 @@ fn ftok_gives_both_programs_the_same_key() {
     let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: a NUL-terminated path.
     let key = unsafe { libc::ftok(c_path.as_ptr(), 70) };
+    let _gone = testkit::RemoveSegment(key);
     let mut t = transcript(&d, key);
     let ftok = |id: &'static str| [OsStr::new("--ftok"), path.as_os_str(), OsStr::new(id)];
     t.run(WRITER, &ftok("70"));
@@ -110,6 +113,7 @@ fn a_segment_of_another_size_is_left_alone() {
         t.redact_number_after("shmid ", "[SHMID]");
         for (size, what) in [(64, "larger"), (4, "smaller")] {
             let key = testkit::unique_key();
+            let _gone = testkit::RemoveSegment(key);
             let k = key_hex(key);
             t.redact_literal(k.clone(), "[KEY]");
             t.comment(&format!(
@@ -158,6 +162,7 @@ fn bad_input_is_one_line_and_exit_status() {
 fn interrupted_writer_removes_the_segment_it_created() {
     for signo in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         let key = testkit::unique_key();
+        let _gone = testkit::RemoveSegment(key);
         let k = key_hex(key);
         let mut writer = testkit::Background::spawn(
             WRITER,
@@ -183,6 +188,7 @@ fn interrupted_writer_removes_the_segment_it_created() {
 #[test]
 fn interrupted_writer_leaves_a_segment_it_did_not_create() {
     let key = testkit::unique_key();
+    let _gone = testkit::RemoveSegment(key);
     let k = key_hex(key);
     testkit::run_ok(WRITER, &["--key".as_ref(), k.as_ref()]);
     let mut writer = testkit::Background::spawn(
@@ -238,6 +244,7 @@ fn c_and_rust_programs_share_the_segment_both_ways() {
     let headers = &c_writer[..c_writer.find("int main").unwrap()];
     let c_reader = format!("{headers}{c_reader}");
     let key = testkit::unique_key();
+    let _gone = testkit::RemoveSegment(key);
     let k = key_hex(key);
     let (c_writer, c_reader) = (c_writer.replace("1234", &k), c_reader.replace("1234", &k));
     assert!(
@@ -264,6 +271,7 @@ fn c_and_rust_programs_share_the_segment_both_ways() {
 #[test]
 fn after_sigkill_clean_ipc_removes_what_was_left() {
     let key = testkit::unique_key();
+    let _gone = testkit::RemoveSegment(key);
     let k = key_hex(key);
     let mut writer = testkit::Background::spawn(
         WRITER,
@@ -289,6 +297,7 @@ fn after_sigkill_clean_ipc_removes_what_was_left() {
 fn new_refuses_a_taken_key_and_leaves_its_segment() {
     for (writer, reader) in pairs() {
         let key = testkit::unique_key();
+        let _gone = testkit::RemoveSegment(key);
         let k = key_hex(key);
         let d = dir();
         let mut t = transcript(&d, key);
