@@ -328,3 +328,37 @@ fn anchors_are_made_like_mdbook_makes_them() {
     );
     assert_eq!(anchor("### [Link](x.md) here"), "link-here");
 }
+
+/// Every question under a chapter's `## Exercises` has its answer folded below it (a
+/// `<details>` block inside the list item), so that a reader can check what they saw.
+#[test]
+fn every_chapter_exercise_has_an_answer() {
+    let mut problems = Vec::new();
+    for path in chapters() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(start) = text.find("\n## Exercises\n") else {
+            continue;
+        };
+        let section = &text[start + 1..];
+        let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+        let mut open: Option<String> = None;
+        for line in section.lines() {
+            let numbered = line
+                .split_once(". ")
+                .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            if numbered {
+                if let Some(question) = open.take() {
+                    problems.push(format!("{name}: exercise {question} has no answer"));
+                }
+                open = Some(line.split_once('.').unwrap().0.to_owned());
+            } else if line.trim_start().starts_with("<summary>Answer</summary>") {
+                open = None;
+            }
+        }
+        if let Some(question) = open {
+            problems.push(format!("{name}: exercise {question} has no answer"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
