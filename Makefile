@@ -22,7 +22,7 @@ $(error IMPL must be rust or c, not '$(IMPL)')
 endif
 export IMPL
 # The C programs: `make c` builds them as a C programmer would; `make test` builds them again
-# with the sanitizers and runs them in the tests (SHM_C_SANITIZE, read by common::testkit).
+# with the sanitizers and runs them in the tests (SHM_C_SANITIZE, read by the testkit crate).
 CC ?= cc
 C_SOURCES := $(sort $(wildcard crates/*/c/*.c))
 C_FLAGS := -std=c11 -Wall -Wextra -Werror -O2 -I crates/common/c

@@ -7,7 +7,7 @@
 use std::ffi::OsStr;
 use std::os::unix::fs::MetadataExt;
 
-use common::testkit::{self, Bin, Transcript};
+use testkit::{Bin, Transcript};
 use snapbox::file;
 
 const ANON_FORK: Bin = Bin::new("anon_fork", env!("CARGO_BIN_EXE_anon_fork"));

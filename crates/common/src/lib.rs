@@ -28,8 +28,6 @@ pub mod probe;
 pub mod process;
 pub mod signal;
 pub mod sysv;
-#[cfg(feature = "testkit")]
-pub mod testkit;
 
 pub use error::{Context, Error, Result, usage_error};
 pub use mapping::Mapping;

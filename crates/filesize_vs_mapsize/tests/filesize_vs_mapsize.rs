@@ -8,7 +8,7 @@
 use std::ffi::OsStr;
 use std::process::{Command, Output, Stdio};
 
-use common::testkit::{self, Bin, Transcript};
+use testkit::{Bin, Transcript};
 use snapbox::file;
 
 const PROG: Bin = Bin::new(

@@ -6,7 +6,7 @@
 
 use std::ffi::OsStr;
 
-use common::testkit::{self, Transcript};
+use testkit::{Transcript};
 use snapbox::file;
 
 #[test]

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use common::testkit::{self, Bin};
+use testkit::{Bin};
 
 const PROG: Bin = Bin::new("ipc_bench", env!("CARGO_BIN_EXE_ipc_bench"));
 

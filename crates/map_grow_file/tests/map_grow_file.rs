@@ -6,7 +6,7 @@
 
 use std::process::{Command, Stdio};
 
-use common::testkit::{self, Bin, Transcript};
+use testkit::{Bin, Transcript};
 use snapbox::file;
 
 const PROG: Bin = Bin::new("map_grow_file", env!("CARGO_BIN_EXE_map_grow_file"));

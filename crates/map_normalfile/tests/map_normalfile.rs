@@ -8,7 +8,7 @@ use std::ffi::OsStr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use common::testkit::{self, Bin, Transcript};
+use testkit::{Bin, Transcript};
 use snapbox::file;
 
 const WRITER: Bin = Bin::new("map_normalfile1", env!("CARGO_BIN_EXE_map_normalfile1"));

@@ -11,7 +11,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::testkit::{self, Bin, Transcript};
+use testkit::{Bin, Transcript};
 use snapbox::file;
 
 const RUST: Bin = Bin::new("shm_counter", env!("CARGO_BIN_EXE_shm_counter"));

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::testkit::{self, Background, Bin, Transcript};
+use testkit::{Background, Bin, Transcript};
 use snapbox::file;
 
 const PROG: Bin = Bin::new("shm_counter", env!("CARGO_BIN_EXE_shm_counter"));

@@ -8,7 +8,7 @@ use std::ffi::OsStr;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 
-use common::testkit::{self, Bin, Transcript};
+use testkit::{Bin, Transcript};
 use snapbox::file;
 
 const PROG: Bin = Bin::new("shm_counter", env!("CARGO_BIN_EXE_shm_counter"));

@@ -1,4 +1,4 @@
-//! Test support for the example crates' integration tests (feature `testkit`).
+//! Test support for the example crates' integration tests (a dev-dependency only).
 //!
 //! Tests run the real binaries and compare whole transcripts: a [`Transcript`] records each
 //! command line as `$ program args`, then everything it printed, then `? status` when the status
@@ -447,7 +447,7 @@ pub fn c_program(target_tmpdir: &str, name: &str) -> PathBuf {
         .join(if sanitize { "sanitize" } else { "plain" });
     std::fs::create_dir_all(&dir).unwrap();
     let bin = dir.join(name);
-    let temp = dir.join(format!("{name}.{:08x}.tmp", crate::random_u32()));
+    let temp = dir.join(format!("{name}.{:08x}.tmp", common::random_u32()));
     let mut cc = Command::new(std::env::var_os("CC").unwrap_or("cc".into()));
     cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-I"])
         .arg(root.join("crates/common/c"));
@@ -640,7 +640,7 @@ pub fn run_into_closed_pipe(program: impl AsRef<OsStr>, args: &[&OsStr]) -> Outp
 /// so such a collision is an error the test sees, never a segment shared by mistake.
 pub fn unique_key() -> libc::key_t {
     for _ in 0..1000 {
-        let key = (0x5342_0000 | (crate::random_u32() & 0xffff)) as libc::key_t;
+        let key = (0x5342_0000 | (common::random_u32() & 0xffff)) as libc::key_t;
         if !segment_exists(key) {
             return key;
         }
@@ -657,8 +657,8 @@ pub struct RemoveSegment(pub libc::key_t);
 
 impl Drop for RemoveSegment {
     fn drop(&mut self) {
-        if let Ok(shmid) = crate::sysv::shmget(self.0, 0, 0) {
-            let _ = crate::sysv::shmctl_rmid(shmid);
+        if let Ok(shmid) = common::sysv::shmget(self.0, 0, 0) {
+            let _ = common::sysv::shmctl_rmid(shmid);
         }
     }
 }
@@ -670,14 +670,14 @@ pub struct RemoveShm(pub String);
 impl Drop for RemoveShm {
     fn drop(&mut self) {
         if let Ok(name) = std::ffi::CString::new(self.0.as_bytes()) {
-            let _ = crate::posix::shm_unlink(&name);
+            let _ = common::posix::shm_unlink(&name);
         }
     }
 }
 
 /// Whether a System V segment has `key`.
 pub fn segment_exists(key: libc::key_t) -> bool {
-    match crate::sysv::shmget(key, 0, 0) {
+    match common::sysv::shmget(key, 0, 0) {
         Ok(_) => true,
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => false,
         Err(e) => panic!("shmget {key:#x}: {e}"),
@@ -688,7 +688,7 @@ pub fn segment_exists(key: libc::key_t) -> bool {
 /// object has now: 64 random bits, never the pid alone (see [`unique_key`]).
 pub fn unique_shm_name() -> String {
     loop {
-        let r = (u64::from(crate::random_u32()) << 32) | u64::from(crate::random_u32());
+        let r = (u64::from(common::random_u32()) << 32) | u64::from(common::random_u32());
         let name = format!("/shm-by-example.t.{r:016x}");
         if !shm_exists(&name) {
             return name;
@@ -810,7 +810,7 @@ pub fn assert_sigkill_leaves_no_temp_file(program: &str, lines: u32, target_tmpd
         let at = if round == 0 {
             0
         } else {
-            crate::random_u32() % lines
+            common::random_u32() % lines
         };
         let mut out = BufReader::new(child.stdout.take().unwrap());
         for _ in 0..at {
