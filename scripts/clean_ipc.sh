@@ -4,8 +4,11 @@
 # is no longer in use, among:
 #   - System V segments under the notes' key 0x000004d2 that are one 8-byte people record, or
 #     under a key 0x5342xxxx (the namespace the tests and scripts use), with no process attached;
-#   - POSIX shm objects /xyz that are one 36-byte student record, or /shm-by-example.*, that no
+#   - POSIX shm objects /xyz that are one 36-byte student record, or /shm-by-example.*, and
+#     named semaphores /shm-by-example.* (the files /dev/shm/sem.shm-by-example.*), that no
 #     process maps or holds open;
+#   - System V semaphore sets under a key 0x5342xxxx while no shm_counter of yours runs (a set
+#     has no attach count to tell whether it is in use);
 #   - the scripts' temp directories shm-by-example.XXXXXX (in /dev/shm, $TMPDIR, /tmp,
 #     /var/tmp, $SHM_DISK_DIR, target/) whose lock file shm-by-example.XXXXXX.lock beside them
 #     is not locked (the script and its programs hold it while they run), and the tests' ones
@@ -100,7 +103,41 @@ main() {
         printf '%s\n' "$line"
     done < <(tail -n +2 /proc/sysvipc/shm)
 
+    # /proc/sysvipc/sem: key (decimal) semid perms nsems uid ...
+    local semid nsems counting=0
+    pgrep -u "$uid" -f '(^|/)(ex[0-9]+_)?shm_counter( |$)' >/dev/null 2>&1 && counting=1
+    while read -r key semid _ nsems owner _; do
+        [[ $owner == "$uid" ]] || continue
+        ((key >= 0x53420000 && key <= 0x5342ffff)) || continue
+        ((counting == 0)) || continue
+        [[ -z $only || $only == "$(printf '0x%08x' "$key")" ]] || continue
+        local line
+        line=$(printf 'System V semaphore set: key 0x%08x, semid %s, %s semaphore(s)' \
+            "$key" "$semid" "$nsems")
+        if [[ $mode == remove ]]; then
+            ipcrm -s "$semid" 2>/dev/null || continue
+            line+=": removed"
+        fi
+        found=1
+        printf '%s\n' "$line"
+    done < <(tail -n +2 /proc/sysvipc/sem)
+
     local f fuid fsize
+    for f in /dev/shm/sem.shm-by-example.*; do
+        [[ -f $f && ! -L $f ]] || continue
+        fuid=$(stat -c %u -- "$f" 2>/dev/null) || continue
+        [[ $fuid == "$uid" ]] || continue
+        [[ -z $only || $only == "/${f#/dev/shm/sem.}" ]] || continue
+        in_use "$f" && continue
+        local line="named semaphore: /${f#/dev/shm/sem.}"
+        if [[ $mode == remove ]]; then
+            rm -- "$f" 2>/dev/null || continue
+            line+=": removed"
+        fi
+        found=1
+        printf '%s\n' "$line"
+    done
+
     for f in /dev/shm/shm-by-example.* /dev/shm/xyz; do
         [[ -f $f && ! -L $f && $f != *.lock ]] || continue
         # One stat for owner and size; it fails if the object went in between.

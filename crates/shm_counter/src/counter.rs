@@ -7,7 +7,8 @@
 //! The region is one page:
 //!
 //! ```text
-//! offset 0     the lock: a raw_sync mutex, or a robust pthread_mutex_t   (128 bytes kept)
+//! offset 0     the lock: a raw_sync mutex, a robust pthread_mutex_t, or a sem_t
+//!              (128 bytes kept)
 //! offset 128   the counter, a u64
 //! offset 136   --loops of the first process, for the second to use       (--role mode)
 //! offset 144   "SHMC", written last: the region is laid out
@@ -15,6 +16,8 @@
 //! offset 152   the region's size (4096)
 //! offset 156   --sync of the first process (its code)
 //! offset 160   state: 1 waiting for a second, 2 a second attached, 3 the second finished
+//! offset 164   the semaphore's key (System V) or the random part of its name (named POSIX)
+//! offset 168   start (parent and child): 1 the child is ready, 2 both go
 //! ```
 //!
 //! Every wait (for the lock, for the other process) is a loop of short timed waits: between
@@ -31,6 +34,7 @@ use raw_sync::Timeout;
 use raw_sync::locks::LockImpl;
 
 use crate::ops::{self, check};
+use crate::sem::{self, Semaphore, Wait};
 
 /// Bytes in the shared region.
 pub const REGION: usize = 4096;
@@ -45,6 +49,8 @@ const VERSION: usize = 148;
 const SIZE: usize = 152;
 const SYNC: usize = 156;
 const STATE: usize = 160;
+const SEM_KEY: usize = 164;
+const START: usize = 168;
 const MAGIC_VALUE: u32 = u32::from_be_bytes(*b"SHMC");
 const VERSION_VALUE: u32 = 2;
 
@@ -62,6 +68,7 @@ const BROKEN: u32 = 0xdead;
 const SLICE: Duration = Duration::from_millis(100);
 
 const _: () = assert!(size_of::<libc::pthread_mutex_t>() <= COUNTER - LOCK);
+const _: () = assert!(size_of::<libc::sem_t>() <= COUNTER - LOCK);
 
 /// How the two processes keep their increments apart.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +81,14 @@ pub enum Sync {
     Atomic,
     /// No protection: a load, then a store (updates get lost)
     None,
+    /// An unnamed POSIX semaphore in the region: sem_init(sem, 1, 1) (UNP's incr3.c)
+    Sem,
+    /// A named POSIX semaphore: sem_open, sem_unlink (UNP's incr2.c)
+    SemNamed,
+    /// A System V semaphore: semget, semop
+    SysvSem,
+    /// A System V semaphore taken with SEM_UNDO: the kernel gives it back if its holder dies
+    SysvSemUndo,
 }
 
 impl Sync {
@@ -82,9 +97,18 @@ impl Sync {
     }
 
     fn from_code(code: u32) -> Option<Sync> {
-        [Sync::Mutex, Sync::Robust, Sync::Atomic, Sync::None]
-            .into_iter()
-            .find(|s| s.code() == code)
+        [
+            Sync::Mutex,
+            Sync::Robust,
+            Sync::Atomic,
+            Sync::None,
+            Sync::Sem,
+            Sync::SemNamed,
+            Sync::SysvSem,
+            Sync::SysvSemUndo,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
     }
 
     /// The name as `--sync` takes it.
@@ -94,7 +118,16 @@ impl Sync {
             Sync::Robust => "robust",
             Sync::Atomic => "atomic",
             Sync::None => "none",
+            Sync::Sem => "sem",
+            Sync::SemNamed => "sem-named",
+            Sync::SysvSem => "sysv-sem",
+            Sync::SysvSemUndo => "sysv-sem-undo",
         }
+    }
+
+    /// Whether there is a lock, or a semaphore used as one, to take and to die holding.
+    pub fn has_lock(self) -> bool {
+        !matches!(self, Sync::Atomic | Sync::None)
     }
 }
 
@@ -189,6 +222,7 @@ pub struct Counter {
     base: *mut u8,
     sync: Sync,
     mutex: Option<Box<dyn LockImpl>>,
+    sem: Option<Semaphore>,
     /// The first's `--loops`: its own, or, for the second, what the header said at attach.
     /// The header must go on saying it.
     loops: u64,
@@ -218,6 +252,7 @@ impl Counter {
             base,
             sync,
             mutex: None,
+            sem: None,
             loops,
             label: label.to_owned(),
         };
@@ -236,6 +271,7 @@ impl Counter {
         counter.word32(SYNC).store(sync.code(), Ordering::Relaxed);
         counter.word32(STATE).store(WAITING, Ordering::Relaxed);
         let lock = base.wrapping_add(LOCK);
+        let mut sem = None;
         let mutex = match sync {
             // SAFETY: the lock's bytes are inside the region and unused (the caller's promise).
             Sync::Mutex => Some(unsafe { ops::mutex_init(lock, base.wrapping_add(COUNTER)) }?),
@@ -244,11 +280,22 @@ impl Counter {
                 unsafe { ops::robust_init(lock.cast()) }?;
                 None
             }
+            Sync::Sem | Sync::SemNamed | Sync::SysvSem | Sync::SysvSemUndo => {
+                // SAFETY: as above, for a sem_t.
+                let (made, key) = unsafe { new_semaphore(sync, lock.cast()) }?;
+                counter.word32(SEM_KEY).store(key, Ordering::Relaxed);
+                sem = Some(made);
+                None
+            }
             Sync::Atomic | Sync::None => None,
         };
         // Last, with Release: a process that sees the magic sees everything above.
         counter.word32(MAGIC).store(MAGIC_VALUE, Ordering::Release);
-        Ok(Counter { mutex, ..counter })
+        Ok(Counter {
+            mutex,
+            sem,
+            ..counter
+        })
     }
     // ANCHOR_END: init
 
@@ -265,6 +312,7 @@ impl Counter {
             base,
             sync: Sync::None,
             mutex: None,
+            sem: None,
             loops: 0,
             label: label.to_owned(),
         };
@@ -283,6 +331,20 @@ impl Counter {
                     .ok_or_else(|| counter.garbage())?;
             counter.mutex = Some(mutex);
         }
+        let key = counter.word32(SEM_KEY).load(Ordering::Relaxed);
+        counter.sem = match counter.sync {
+            // The sem_t is the region's own bytes: the header, checked, is all there is to see.
+            Sync::Sem => Some(Semaphore::Unnamed(base.wrapping_add(LOCK).cast())),
+            Sync::SemNamed => Some(
+                sem::sem_open_existing(&sem_name(key))
+                    .map_err(|e| Error::new(format!("sem_open {}", sem_name(key)), e))?,
+            ),
+            Sync::SysvSem | Sync::SysvSemUndo => Some(
+                sem::semget_existing(key as libc::key_t, counter.sync == Sync::SysvSemUndo)
+                    .map_err(|e| Error::new(format!("semget {key:#010x}"), e))?,
+            ),
+            _ => None,
+        };
         Ok(counter)
     }
 
@@ -338,8 +400,8 @@ impl Counter {
         self.validate()?;
         let value = self.value();
         let possible = match self.sync {
-            Sync::Mutex | Sync::Robust | Sync::Atomic => value == expected,
             Sync::None => value <= expected,
+            _ => value == expected,
         };
         if possible {
             Ok(value)
@@ -393,6 +455,18 @@ impl Counter {
                     .map_err(|e| self.validate().err().unwrap_or(e))?;
                 return Ok(Step { before, recovered });
             }
+            Sync::Sem | Sync::SemNamed | Sync::SysvSem | Sync::SysvSemUndo => {
+                let sem = self.sem.as_ref().ok_or_else(|| self.garbage())?;
+                self.lock_sem(sem, peer, interrupts)?;
+                let before = ops::increment_racy(counter);
+                trace(before);
+                self.validate()?;
+                sem.post().map_err(|e| {
+                    let failed = Error::new("sem_post", e);
+                    self.validate().err().unwrap_or(failed)
+                })?;
+                return Ok(Step { before, recovered });
+            }
         };
         trace(before);
         Ok(Step { before, recovered })
@@ -417,6 +491,11 @@ impl Counter {
                 check("pthread_mutex_lock", unsafe {
                     libc::pthread_mutex_lock(lock)
                 })?;
+                self.word64(COUNTER).fetch_add(1, Ordering::Relaxed);
+            }
+            Sync::Sem | Sync::SemNamed | Sync::SysvSem | Sync::SysvSemUndo => {
+                let sem = self.sem.as_ref().ok_or_else(|| self.garbage())?;
+                while sem.wait(SLICE).map_err(|e| Error::new("sem_wait", e))? != Wait::Taken {}
                 self.word64(COUNTER).fetch_add(1, Ordering::Relaxed);
             }
             Sync::Atomic | Sync::None => {
@@ -521,6 +600,107 @@ impl Counter {
             gone = !peer
                 .alive()
                 .map_err(|e| Error::new("fcntl F_OFD_GETLK", e))?;
+        }
+    }
+
+    /// Takes the semaphore, [`SLICE`] at a time, with Ctrl-C, the header and `peer` looked at
+    /// between two waits. A holder that died gives nothing back (but with `SEM_UNDO`, where the
+    /// kernel does): once `peer` has ended, one more wait, then an error instead of for ever.
+    fn lock_sem(
+        &self,
+        sem: &Semaphore,
+        peer: &mut dyn Peer,
+        interrupts: &Interrupts,
+    ) -> Result<()> {
+        let mut gone = false;
+        loop {
+            self.validate()?;
+            match sem.wait(SLICE) {
+                Ok(Wait::Taken) => return Ok(()),
+                Ok(Wait::TimedOut) => interrupts.check()?,
+                // Removed (EIDRM), or bytes that are no semaphore (EINVAL).
+                Err(e) => {
+                    let failed = Error::new("sem_wait", e);
+                    return Err(self.validate().err().unwrap_or(failed));
+                }
+            }
+            self.validate()?;
+            if gone {
+                return Err(Error::msg(
+                    "lock",
+                    "the other process died holding the semaphore, and nothing gives it back: \
+                     it stays taken for ever (--sync sysv-sem-undo has the kernel give it back)",
+                ));
+            }
+            gone = !peer
+                .alive()
+                .map_err(|e| Error::new("fcntl F_OFD_GETLK", e))?;
+        }
+    }
+
+    /// In a child after fork: the semaphore the parent made, the parent removes.
+    pub fn disown(&mut self) {
+        if let Some(sem) = &mut self.sem {
+            sem.disown();
+        }
+    }
+
+    /// `sem_unlink` of a named semaphore this process made, once every process that needs it
+    /// has it open: from then on, nothing is left with a name, even after a SIGKILL.
+    pub fn unlink_semaphore(&mut self) -> Result<()> {
+        match &mut self.sem {
+            Some(sem) => sem.unlink().map_err(|e| Error::new("sem_unlink", e)),
+            None => Ok(()),
+        }
+    }
+
+    /// The child, after fork: says it is ready, then waits until the parent says go, so that
+    /// both count at the same time (else a short count can end before the other has started,
+    /// and `--sync none` loses nothing). Waits end on Ctrl-C and when the parent is gone.
+    pub fn ready_and_wait_start(
+        &self,
+        parent: &mut dyn Peer,
+        interrupts: &Interrupts,
+    ) -> Result<()> {
+        let start = self.word32(START);
+        start.store(1, Ordering::Release);
+        futex_wake(start);
+        self.wait_word(START, 2, parent, interrupts)
+    }
+
+    /// The parent: waits until the child is ready, then says go.
+    pub fn wait_ready_and_start(
+        &self,
+        child: &mut dyn Peer,
+        interrupts: &Interrupts,
+    ) -> Result<()> {
+        self.wait_word(START, 1, child, interrupts)?;
+        let start = self.word32(START);
+        start.store(2, Ordering::Release);
+        futex_wake(start);
+        Ok(())
+    }
+
+    fn wait_word(
+        &self,
+        offset: usize,
+        target: u32,
+        peer: &mut dyn Peer,
+        interrupts: &Interrupts,
+    ) -> Result<()> {
+        let word = self.word32(offset);
+        loop {
+            interrupts.check()?;
+            let alive = peer.alive().map_err(|e| Error::new("waitpid", e))?;
+            self.validate()?;
+            let now = word.load(Ordering::Acquire);
+            if now >= target {
+                return Ok(());
+            }
+            if !alive {
+                return Err(Error::msg("wait", "the other process has ended"));
+            }
+            futex_wait(word, now, SLICE);
         }
     }
 
@@ -661,6 +841,54 @@ fn deadline_may_overflow(before: &libc::timespec, timeout: Duration) -> Result<b
 /// The error number in one of raw_sync's lock errors, `Failed to acquire mutex : 110`.
 fn raw_sync_errno(err: &dyn std::error::Error) -> Option<i32> {
     err.to_string().rsplit(' ').next()?.parse().ok()
+}
+
+/// Makes the semaphore `sync` asks for: the unnamed one at `lock` (in the region), or a named
+/// or System V one under a random name or key, another if that is taken. Returns it and the
+/// key (or the name's random part) for the header, which tells the second where it is.
+///
+/// # Safety
+///
+/// For `Sync::Sem`, as [`sem::sem_init`] says of `lock`.
+unsafe fn new_semaphore(sync: Sync, lock: *mut libc::sem_t) -> Result<(Semaphore, u32)> {
+    let mut tries = 0;
+    loop {
+        let r = common::random_u32();
+        let made = match sync {
+            // SAFETY: the caller's promise.
+            Sync::Sem => unsafe { sem::sem_init(lock) }.map_err(|e| (e, "sem_init".to_owned())),
+            Sync::SemNamed => sem::sem_open_create(&sem_name(r))
+                .map_err(|e| (e, format!("sem_open {}", sem_name(r)))),
+            _ => {
+                let key = sem_key(r);
+                sem::semget_create(key as libc::key_t, sync == Sync::SysvSemUndo)
+                    .map_err(|e| (e, format!("semget {key:#010x}")))
+            }
+        };
+        match made {
+            Ok(sem) => {
+                let key = if sync == Sync::SemNamed {
+                    r
+                } else {
+                    sem_key(r)
+                };
+                return Ok((sem, key));
+            }
+            Err((e, _)) if e.kind() == io::ErrorKind::AlreadyExists && tries < 10 => tries += 1,
+            Err((e, call)) => return Err(Error::new(call, e)),
+        }
+    }
+}
+
+/// A named semaphore's name: `/shm-by-example.shm_counter.sem.RANDOM`, the file
+/// `/dev/shm/sem.shm-by-example.shm_counter.sem.RANDOM` (which `make clean-ipc` knows).
+fn sem_name(r: u32) -> String {
+    format!("/shm-by-example.shm_counter.sem.{r:08x}")
+}
+
+/// A System V semaphore's key, in the range `make clean-ipc` knows: 0x5342xxxx.
+fn sem_key(r: u32) -> u32 {
+    0x5342_0000 | (r & 0xffff)
 }
 
 /// `--name`: a name as `shm_open` wants it (`common::posix::parse_name`), kept as a `String`.

@@ -4,5 +4,6 @@
 
 mod counter;
 mod ops;
+pub mod sem;
 
 pub use counter::*;

@@ -11,8 +11,8 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use testkit::{Bin, Transcript};
 use snapbox::file;
+use testkit::{Bin, Transcript};
 
 const RUST: Bin = Bin::new("shm_counter", env!("CARGO_BIN_EXE_shm_counter"));
 

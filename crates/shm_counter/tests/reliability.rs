@@ -12,8 +12,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use testkit::{Background, Bin, Transcript};
 use snapbox::file;
+use testkit::{Background, Bin, Transcript};
 
 const PROG: Bin = Bin::new("shm_counter", env!("CARGO_BIN_EXE_shm_counter"));
 

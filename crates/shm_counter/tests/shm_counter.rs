@@ -8,8 +8,8 @@ use std::ffi::OsStr;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 
-use testkit::{Bin, Transcript};
 use snapbox::file;
+use testkit::{Bin, Transcript};
 
 const PROG: Bin = Bin::new("shm_counter", env!("CARGO_BIN_EXE_shm_counter"));
 

@@ -5,5 +5,7 @@
 #[path = "../../../crates/shm_counter/src/counter.rs"]
 mod counter;
 mod ops;
+#[path = "../../../crates/shm_counter/src/sem.rs"]
+pub mod sem;
 
 pub use counter::*;
