@@ -230,8 +230,8 @@ fn parent_and_child(args: &Args, interrupts: &Interrupts) -> Result<()> {
             report(value, expected);
             if args.sync == Sync::None && value == expected {
                 println!(
-                    "no update was lost this time: the two counts hardly overlapped (one CPU, or a \
-                     busy machine); run it again, or with more --loops"
+                    "no update was lost this time: the two loops hardly overlapped (a short run, one CPU, \
+                     or a busy machine); run it again, or with more --loops"
                 );
             }
             if args.time {
