@@ -39,7 +39,8 @@ try() {
 
 main() {
     need map_normalfile1 map_normalfile2 anon_fork sysv_write sysv_read posix_shm_write \
-        posix_shm_read filesize_vs_mapsize map_grow_file shm_counter ipc_bench
+        posix_shm_read filesize_vs_mapsize map_grow_file shm_counter shm_counter_pair \
+        shm_counter_dies ipc_bench
     make_tmp "${TMPDIR:-/tmp}"
     local dir=$tmp missing=$tmp/no/such/dir/f empty=$tmp/empty short=$tmp/short fifo=$tmp/fifo
     local link=$tmp/link ro=/sys/kernel/notes nonutf8
@@ -58,7 +59,8 @@ main() {
 
     local p
     for p in map_normalfile1 map_normalfile2 anon_fork sysv_write sysv_read posix_shm_write \
-        posix_shm_read filesize_vs_mapsize map_grow_file shm_counter ipc_bench; do
+        posix_shm_read filesize_vs_mapsize map_grow_file shm_counter shm_counter_pair \
+        shm_counter_dies ipc_bench; do
         try "$p" --no-such-flag
         try "$p" --help=x
     done
@@ -93,6 +95,9 @@ main() {
     try shm_counter --loops -5
     try shm_counter --loops many
     try shm_counter --sync spinlock
+    try shm_counter_dies --sync none
+    try shm_counter_pair first bad-name
+    try shm_counter_pair second /shm-by-example.bad.none
     try ipc_bench --repeats 0
     try ipc_bench --bytes lots
 
@@ -128,7 +133,7 @@ main() {
     try shm_counter --backing posix --name "$name" --role second
     rm -f "/dev/shm/${name#/}"
 
-    printf '%d bad-input cases against %d binaries: %d failed\n' "$cases" 11 "$failures"
+    printf '%d bad-input cases against %d binaries: %d failed\n' "$cases" 13 "$failures"
     ((failures == 0))
 }
 

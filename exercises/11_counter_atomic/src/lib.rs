@@ -5,6 +5,14 @@
 #[path = "../../../crates/shm_counter/src/counter.rs"]
 mod counter;
 mod ops;
+#[path = "../../../crates/shm_counter/src/count.rs"]
+pub mod count;
+#[path = "../../../crates/shm_counter/src/dies.rs"]
+pub mod dies;
+#[path = "../../../crates/shm_counter/src/pair.rs"]
+pub mod pair;
+#[path = "../../../crates/shm_counter/src/region.rs"]
+pub mod region;
 #[path = "../../../crates/shm_counter/src/sem.rs"]
 pub mod sem;
 
