@@ -43,7 +43,11 @@ use shm_counter::{Counter, MAX_LOOPS, Sync, dies, pair, parse_name};
 
 /// Two processes increment one counter in shared memory.
 #[derive(Parser, Debug)]
-#[command(name = "shm_counter", version)]
+#[command(
+    name = "shm_counter",
+    version,
+    after_help = "Ports the counter programs seed 000 (§2, §3) points to: UNP vol. 2's incr2.c, incr3.c,\nincr_map_anon.c. Chapter: docs/src/shm_counter.md"
+)]
 struct Args {
     /// Increments each process makes (1 to 2^40)
     #[arg(long, value_name = "N", default_value_t = 100_000,

@@ -22,7 +22,11 @@ use shm_counter::{MAX_LOOPS, Sync, dies};
 
 /// The child dies holding the lock; does the parent get it?
 #[derive(Parser, Debug)]
-#[command(name = "shm_counter_dies", version)]
+#[command(
+    name = "shm_counter_dies",
+    version,
+    after_help = "A holder that dies, which seed 000's counter programs never show.\nChapter: docs/src/shm_counter.md, \"A process that dies holding the lock\""
+)]
 struct Args {
     /// The lock: any --sync but atomic and none
     #[arg(long, value_enum, default_value_t = Sync::Robust)]

@@ -22,7 +22,11 @@ use shm_counter::{MAX_LOOPS, Sync, pair, parse_name};
 
 /// Two unrelated processes increment one counter in a named POSIX shm object.
 #[derive(Parser, Debug)]
-#[command(name = "shm_counter_pair", version)]
+#[command(
+    name = "shm_counter_pair",
+    version,
+    after_help = "Ports UNP vol. 2's incr2.c (seed 000, §2) as two unrelated processes.\nChapter: docs/src/shm_counter.md, \"Two unrelated processes\""
+)]
 struct Args {
     /// first: create NAME and wait for a second; second: open the first's NAME
     #[arg(value_enum)]
