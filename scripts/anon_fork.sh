@@ -10,6 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 main() {
     need anon_fork
+    banner anon_fork "parent and child share MAP_SHARED | MAP_ANONYMOUS memory" "chapter 2, docs/src/anon_fork.md"
     make_tmp "${TMPDIR:-/tmp}"
 
     say "MAP_SHARED | MAP_ANONYMOUS (seed 002)"

@@ -13,6 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 main() {
     need filesize_vs_mapsize
+    banner filesize_vs_mapsize "file size against mapping size: SIGBUS and SIGSEGV" "chapter 5, docs/src/filesize_vs_mapsize.md"
     make_tmp "${TMPDIR:-/tmp}"
 
     say "The notes' two cases: a 5000-byte file under a 15000-byte mapping, then the other way round"
@@ -22,7 +23,7 @@ main() {
     say "An empty file: every page of the mapping is past the file's end"
     run filesize_vs_mapsize "$tmp/f" 0 100
 
-    say "A mapping of 1 byte: the kernel maps the whole page, and the rest of the file's page reads"
+    say "A mapping of 1 byte: the kernel maps the whole page, so ptr[4095] reads 0; past the page, SIGSEGV"
     run filesize_vs_mapsize "$tmp/f" 100 1
 }
 

@@ -100,9 +100,16 @@ random_hex() {
     od -An -N8 -tx8 /dev/urandom | tr -d ' \n'
 }
 
-# fs_type DIR: the filesystem DIR is on (ext2/ext3 for ext4, tmpfs, btrfs, xfs, ...).
+# fs_type DIR: the filesystem DIR is on (ext4, tmpfs, btrfs, xfs, ...), as /proc/self/mounts
+# names it. `stat -f -c %T` would say "ext2/ext3" for ext4: it goes by the magic number.
 fs_type() {
-    stat -f -c %T "$1"
+    findmnt -no FSTYPE --target "$1" 2>/dev/null || stat -f -c %T "$1"
+}
+
+# banner NAME WHAT CHAPTER: the line that opens each example's run, so that `make run-all`
+# says which one is running.
+banner() {
+    printf '\n=== %s: %s (%s) ===\n' "$1" "$2" "$3"
 }
 
 # is_c: whether this run uses the C programs (IMPL=c). A script skips, with a note, a step

@@ -33,6 +33,7 @@ session() {
 
 main() {
     need map_normalfile1 map_normalfile2
+    banner map_normalfile "two unrelated processes share a file through mmap" "chapter 1, docs/src/map_normalfile.md"
 
     local disk=${SHM_DISK_DIR:-/var/tmp}
     [[ -d $disk ]] || disk=$root/target  # need has built the binaries, so target/ exists

@@ -62,12 +62,13 @@ object() {
     if [[ -e $file ]]; then
         ls -l -- "$file"
     else
-        echo "(none)"
+        note "no such file: no object under that name"
     fi
 }
 
 main() {
     need posix_shm_write posix_shm_read
+    banner posix_shm "POSIX shared memory: shm_open, ftruncate, mmap, shm_unlink" "chapter 4, docs/src/posix_shm.md"
 
     new_name
     say "The writer creates $name; it outlives the writer; the reader prints it and unlinks it"

@@ -45,6 +45,7 @@ start_first() {
 
 main() {
     need shm_counter
+    banner shm_counter "a shared counter needs a lock" "chapter 7, docs/src/shm_counter.md"
 
     say "The C programs' trace: each process prints the value it found, under the lock"
     run shm_counter --loops 3 --trace
@@ -57,9 +58,14 @@ main() {
     run shm_counter --loops 2000000 --sync mutex
     run shm_counter --loops 2000000 --sync atomic
     if is_c; then
-        note "--sync robust is the Rust port's own; the C program has mutex, atomic and none"
+        note "--sync robust and the semaphores are the Rust port's own; the C program has mutex, atomic and none"
     else
         run shm_counter --loops 2000000 --sync robust
+        say "The semaphores of UNP's programs: unnamed (sem_init), named (sem_open), System V (semop)"
+        run shm_counter --loops 200000 --sync sem
+        run shm_counter --loops 200000 --sync sem-named
+        note "a System V semop is a system call every time: fewer loops"
+        run shm_counter --loops 20000 --sync sysv-sem
     fi
 
     say "Where the counter lives: a mapped file (incr2.c, incr3.c), an anonymous mapping (incr_map_anon.c), a POSIX object"
@@ -87,13 +93,18 @@ main() {
     bg_wait
 }
 
-# died_holding_the_lock: the Rust port's --child-dies-holding-lock, robust and not.
+# died_holding_the_lock: the Rust port's shm_counter_dies (--child-dies-holding-lock).
 died_holding_the_lock() {
-    say "A process dies holding the lock"
+    need shm_counter_dies
+    say "A process dies holding the lock (shm_counter_dies)"
     note "a robust mutex hands the lock to the next locker with EOWNERDEAD"
-    run shm_counter --loops 1000 --sync robust --child-dies-holding-lock
+    run shm_counter_dies --sync robust
     note "a raw_sync mutex is not robust: it stays locked; the parent notices and gives up"
-    run shm_counter --loops 1000 --sync mutex --child-dies-holding-lock || note "exit status $?, as expected"
+    run shm_counter_dies --sync mutex || note "exit status $?, as expected"
+    note "a semaphore has no owner: nothing gives it back"
+    run shm_counter_dies --sync sem || note "exit status $?, as expected"
+    note "but the kernel undoes a System V semop made with SEM_UNDO when its process ends"
+    run shm_counter_dies --sync sysv-sem-undo
 }
 
 main "$@"

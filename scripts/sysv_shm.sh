@@ -62,11 +62,12 @@ segments() {
     ipcs -m | awk -v c="$col" -v v="$2" '
         /^key/ { print; next }
         $c == v { print; found = 1 }
-        END { if (!found) print "(none)" }'
+        END { if (!found) print "# no such segment: ipcs -m lists none with this " (c == 1 ? "key" : "shmid") }'
 }
 
 main() {
     need sysv_write sysv_read
+    banner sysv_shm "System V shared memory: shmget, shmat, shmdt, shmctl" "chapter 3, docs/src/sysv_shm.md"
 
     say "The writer creates the segment; it outlives the writer; the reader prints it and removes it"
     local try

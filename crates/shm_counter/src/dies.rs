@@ -24,7 +24,7 @@ pub fn holder_dies(
     // the end of this function, and not shared with anyone yet.
     let mut counter = unsafe { Counter::init(region.base(), sync, loops, region.label()) }?;
     println!(
-        "backing {}, sync {}: parent and child each increment the counter {loops} times",
+        "backing {}, sync {}: the child increments once and dies holding the lock; then the parent increments {loops} times",
         region.kind(),
         sync.name(),
     );
@@ -44,7 +44,7 @@ pub fn holder_dies(
             let mut child = Child::new(pid);
             // Let the child take the lock and die first: then the parent's first lock finds
             // it held by a dead process, every time.
-            println!("child: takes the lock, increments once, and is killed holding it");
+            println!("child: took the lock, incremented, and was killed holding it");
             while child.try_wait().context("waitpid")?.is_none() {
                 std::thread::yield_now();
             }
