@@ -40,7 +40,7 @@ try() {
 main() {
     need map_normalfile1 map_normalfile2 anon_fork sysv_write sysv_read posix_shm_write \
         posix_shm_read filesize_vs_mapsize map_grow_file shm_counter shm_counter_pair \
-        shm_counter_dies ipc_bench
+        shm_counter_dies ipc_bench errata
     make_tmp "${TMPDIR:-/tmp}"
     local dir=$tmp missing=$tmp/no/such/dir/f empty=$tmp/empty short=$tmp/short fifo=$tmp/fifo
     local link=$tmp/link ro=/sys/kernel/notes nonutf8
@@ -60,10 +60,17 @@ main() {
     local p
     for p in map_normalfile1 map_normalfile2 anon_fork sysv_write sysv_read posix_shm_write \
         posix_shm_read filesize_vs_mapsize map_grow_file shm_counter shm_counter_pair \
-        shm_counter_dies ipc_bench; do
+        shm_counter_dies ipc_bench errata; do
         try "$p" --no-such-flag
         try "$p" --help=x
+        # Not bad input, but checked for every binary here: --help names the chapter.
+        cases=$((cases + 1))
+        if ! "$bin_dir/$p" --help | grep -q 'docs/src/[a-z_]*\.md'; then
+            failures=$((failures + 1))
+            printf 'FAIL %s --help: names no chapter (docs/src/*.md)\n' "$p"
+        fi
     done
+    try errata 999-9
 
     # Files: missing, empty, too short, a directory, a FIFO, a symlink, read-only, non-UTF-8.
     for f in "$missing" "$dir" "$link" "$ro" "$nonutf8"; do
@@ -133,7 +140,7 @@ main() {
     try shm_counter --backing posix --name "$name" --role second
     rm -f "/dev/shm/${name#/}"
 
-    printf '%d bad-input cases against %d binaries: %d failed\n' "$cases" 13 "$failures"
+    printf '%d bad-input cases against %d binaries: %d failed\n' "$cases" 14 "$failures"
     ((failures == 0))
 }
 

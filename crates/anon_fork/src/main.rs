@@ -43,7 +43,11 @@ const USED: usize = 5;
 
 /// Share memory between a parent and its child through a mapping made before fork.
 #[derive(Parser, Debug)]
-#[command(name = "anon_fork", version)]
+#[command(
+    name = "anon_fork",
+    version,
+    after_help = "Ports seed 002's parent/child program (example 2), with seed 004's /dev/zero and seed\n001's demo1. Chapter 2: docs/src/anon_fork.md"
+)]
 struct Args {
     /// Map MAP_PRIVATE instead of MAP_SHARED: each process gets its own copy-on-write copy
     #[arg(long)]

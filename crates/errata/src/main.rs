@@ -30,7 +30,11 @@ use probe::{Entry, Probe};
 
 /// Run the probe behind an entry of the errata chapter and print its evidence.
 #[derive(Parser, Debug)]
-#[command(name = "errata", version)]
+#[command(
+    name = "errata",
+    version,
+    after_help = "The probes behind the book's errata of seeds 000 to 004.\nChapter: docs/src/errata.md"
+)]
 struct Args {
     /// Entry ids (`001-4`), or `all`
     #[arg(value_name = "ID", required_unless_present = "list")]

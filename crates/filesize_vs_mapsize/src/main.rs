@@ -40,7 +40,11 @@ const MAX_PAGES: u64 = 63;
 
 /// Map a file larger or smaller than the mapping and report what every access does.
 #[derive(Parser, Debug)]
-#[command(name = "filesize_vs_mapsize", version)]
+#[command(
+    name = "filesize_vs_mapsize",
+    version,
+    after_help = "Ports seed 000 §B's first question (UNP vol. 2's test1.c, §12.6).\nChapter 5: docs/src/filesize_vs_mapsize.md"
+)]
 struct Args {
     /// File to create (or truncate); without arguments, the notes' two cases run in a temp file
     #[arg(requires_all = ["filesize", "mapsize"])]

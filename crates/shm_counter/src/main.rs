@@ -46,7 +46,7 @@ use shm_counter::{Counter, MAX_LOOPS, Sync, dies, pair, parse_name};
 #[command(
     name = "shm_counter",
     version,
-    after_help = "Ports the counter programs seed 000 (§2, §3) points to: UNP vol. 2's incr2.c, incr3.c,\nincr_map_anon.c. Chapter: docs/src/shm_counter.md"
+    after_help = "Ports the counter programs seed 000 (§2, §3) points to: UNP vol. 2's incr2.c, incr3.c,\nincr_map_anon.c. Chapter 7: docs/src/shm_counter.md"
 )]
 struct Args {
     /// Increments each process makes (1 to 2^40)

@@ -38,7 +38,11 @@ use memmap2::MmapOptions;
 
 /// Make a file 5 records long, map 10 records of it MAP_SHARED, fill them, hold the mapping.
 #[derive(Parser, Debug)]
-#[command(name = "map_normalfile1", version)]
+#[command(
+    name = "map_normalfile1",
+    version,
+    after_help = "Ports seed 002's map_normalfile1.c (\"mmap范例\", example 1).\nChapter 1: docs/src/map_normalfile.md"
+)]
 struct Args {
     /// File to create (or truncate) and map; created owner-writable (0644)
     file: PathBuf,

@@ -30,7 +30,11 @@ use memmap2::MmapOptions;
 
 /// Map 10 records of a file made by map_normalfile1 and print them.
 #[derive(Parser, Debug)]
-#[command(name = "map_normalfile2", version)]
+#[command(
+    name = "map_normalfile2",
+    version,
+    after_help = "Ports seed 002's map_normalfile2.c (\"mmap范例\", example 1).\nChapter 1: docs/src/map_normalfile.md"
+)]
 struct Args {
     /// File written by map_normalfile1
     file: PathBuf,

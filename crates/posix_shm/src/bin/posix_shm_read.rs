@@ -28,7 +28,11 @@ use posix_shm::{DEFAULT_NAME, Student, parse_name};
 
 /// Print the student record in a POSIX shared-memory object, then unlink the object.
 #[derive(Parser, Debug)]
-#[command(name = "posix_shm_read", version)]
+#[command(
+    name = "posix_shm_read",
+    version,
+    after_help = "The reader seed 003 §3.2 needs (it has only a writer).\nChapter 4: docs/src/posix_shm.md"
+)]
 struct Args {
     /// Name of the object: '/' and up to 254 characters
     #[arg(long, default_value = DEFAULT_NAME, value_parser = parse_name)]

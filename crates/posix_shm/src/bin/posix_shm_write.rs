@@ -40,7 +40,11 @@ use posix_shm::{DEFAULT_NAME, Student, parse_name};
 
 /// Create a POSIX shared-memory object, size it to one student record, and write the record.
 #[derive(Parser, Debug)]
-#[command(name = "posix_shm_write", version)]
+#[command(
+    name = "posix_shm_write",
+    version,
+    after_help = "Ports the program of seed 003 §3.2.\nChapter 4: docs/src/posix_shm.md"
+)]
 struct Args {
     /// Name of the object: '/' and up to 254 characters
     #[arg(long, default_value = DEFAULT_NAME, value_parser = parse_name)]

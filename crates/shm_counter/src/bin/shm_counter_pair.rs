@@ -25,7 +25,7 @@ use shm_counter::{MAX_LOOPS, Sync, pair, parse_name};
 #[command(
     name = "shm_counter_pair",
     version,
-    after_help = "Ports UNP vol. 2's incr2.c (seed 000, §2) as two unrelated processes.\nChapter: docs/src/shm_counter.md, \"Two unrelated processes\""
+    after_help = "Ports UNP vol. 2's incr2.c (seed 000, §2) as two unrelated processes.\nChapter 7: docs/src/shm_counter.md, \"Two unrelated processes\""
 )]
 struct Args {
     /// first: create NAME and wait for a second; second: open the first's NAME

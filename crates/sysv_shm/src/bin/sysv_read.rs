@@ -25,7 +25,11 @@ use sysv_shm::{KeyArgs, key_hex};
 
 /// Print the people record in the System V segment under a key, then remove the segment.
 #[derive(Parser, Debug)]
-#[command(name = "sysv_read", version)]
+#[command(
+    name = "sysv_read",
+    version,
+    after_help = "Ports the read program of seed 003 §2.5.\nChapter 3: docs/src/sysv_shm.md"
+)]
 struct Args {
     #[command(flatten)]
     key: KeyArgs,

@@ -34,7 +34,11 @@ use sysv_shm::{KeyArgs, key_hex};
 
 /// Create a System V segment under a key and write one people record into it.
 #[derive(Parser, Debug)]
-#[command(name = "sysv_write", version)]
+#[command(
+    name = "sysv_write",
+    version,
+    after_help = "Ports the write program of seed 003 §2.5, with seed 004's ftok.\nChapter 3: docs/src/sysv_shm.md"
+)]
 struct Args {
     #[command(flatten)]
     key: KeyArgs,
