@@ -7,8 +7,8 @@
 use std::ffi::OsStr;
 use std::os::unix::fs::MetadataExt;
 
-use testkit::{Bin, Transcript};
 use snapbox::file;
+use testkit::{Bin, Transcript};
 
 const ANON_FORK: Bin = Bin::new("anon_fork", env!("CARGO_BIN_EXE_anon_fork"));
 

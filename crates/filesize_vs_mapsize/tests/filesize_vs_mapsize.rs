@@ -8,8 +8,8 @@
 use std::ffi::OsStr;
 use std::process::{Command, Output, Stdio};
 
-use testkit::{Bin, Transcript};
 use snapbox::file;
+use testkit::{Bin, Transcript};
 
 const PROG: Bin = Bin::new(
     "filesize_vs_mapsize",

@@ -6,8 +6,8 @@
 
 use std::ffi::OsStr;
 
-use testkit::{Transcript};
 use snapbox::file;
+use testkit::Transcript;
 
 #[test]
 fn c_futex_handoff_delivers_every_message() {

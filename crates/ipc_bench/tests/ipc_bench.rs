@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use testkit::{Bin};
+use testkit::Bin;
 
 const PROG: Bin = Bin::new("ipc_bench", env!("CARGO_BIN_EXE_ipc_bench"));
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use testkit::{Bin};
+use testkit::Bin;
 
 const PROG: Bin = Bin::new("ipc_bench", env!("CARGO_BIN_EXE_ipc_bench"));
 

@@ -6,8 +6,8 @@
 
 use std::process::{Command, Stdio};
 
-use testkit::{Bin, Transcript};
 use snapbox::file;
+use testkit::{Bin, Transcript};
 
 const PROG: Bin = Bin::new("map_grow_file", env!("CARGO_BIN_EXE_map_grow_file"));
 

@@ -8,8 +8,8 @@ use std::ffi::OsStr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use testkit::{Bin, Transcript};
 use snapbox::file;
+use testkit::{Bin, Transcript};
 
 const WRITER: Bin = Bin::new("map_normalfile1", env!("CARGO_BIN_EXE_map_normalfile1"));
 const READER: Bin = Bin::new("map_normalfile2", env!("CARGO_BIN_EXE_map_normalfile2"));

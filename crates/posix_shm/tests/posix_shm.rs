@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use testkit::{Bin, Transcript};
 use snapbox::file;
 use tempfile::TempDir;
+use testkit::{Bin, Transcript};
 
 const WRITER: Bin = Bin::new("posix_shm_write", env!("CARGO_BIN_EXE_posix_shm_write"));
 const READER: Bin = Bin::new("posix_shm_read", env!("CARGO_BIN_EXE_posix_shm_read"));

@@ -7,10 +7,10 @@ use std::ffi::OsStr;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 
-use testkit::{Bin, Transcript};
 use snapbox::file;
 use sysv_shm::key_hex;
 use tempfile::TempDir;
+use testkit::{Bin, Transcript};
 
 const WRITER: Bin = Bin::new("sysv_write", env!("CARGO_BIN_EXE_sysv_write"));
 const READER: Bin = Bin::new("sysv_read", env!("CARGO_BIN_EXE_sysv_read"));

@@ -2,13 +2,13 @@
 //! the example's; the rest (`counter.rs`: the region's layout, its checks, the timed waits) is
 //! the example's own, and so is the program (`crates/shm_counter/src/main.rs`).
 
-#[path = "../../../crates/shm_counter/src/counter.rs"]
-mod counter;
-mod ops;
 #[path = "../../../crates/shm_counter/src/count.rs"]
 pub mod count;
+#[path = "../../../crates/shm_counter/src/counter.rs"]
+mod counter;
 #[path = "../../../crates/shm_counter/src/dies.rs"]
 pub mod dies;
+mod ops;
 #[path = "../../../crates/shm_counter/src/pair.rs"]
 pub mod pair;
 #[path = "../../../crates/shm_counter/src/region.rs"]
