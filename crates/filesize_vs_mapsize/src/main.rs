@@ -31,6 +31,8 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::path::PathBuf;
 use std::ptr::{self, NonNull};
 
+mod svg;
+
 use clap::Parser;
 use common::probe::{Outcome, probe};
 use common::{Context, Error, Interrupts, Result, err_exit, page_size, usage_error};
@@ -55,6 +57,11 @@ struct Args {
 
     /// Bytes to map
     mapsize: Option<u64>,
+
+    /// Also draw the page map of each case as an SVG figure into PATH (a new file, or one of
+    /// yours: never through a symlink)
+    #[arg(long, value_name = "PATH")]
+    svg: Option<PathBuf>,
 }
 
 fn main() {
@@ -85,9 +92,10 @@ fn run(args: &Args) -> Result<()> {
         let dir = std::env::temp_dir();
         let p = format!("a temp file in {}", dir.display());
         let file = tempfile::tempfile_in(&dir).with_context(|| format!("open {p}"))?;
-        test(&file, &p, 5000, 15000, &interrupts)?;
+        let larger = test(&file, &p, 5000, 15000, &interrupts)?;
         println!();
-        test(&file, &p, 15000, 5000, &interrupts)?;
+        let smaller = test(&file, &p, 15000, 5000, &interrupts)?;
+        write_svg(args.svg.as_deref(), &[larger, smaller])?;
         return interrupts.check();
     };
     // ANCHOR: open
@@ -95,7 +103,7 @@ fn run(args: &Args) -> Result<()> {
     // No symlink followed, no other user's file truncated, nothing but a regular file.
     let file = common::file::create(path, 0o644)?;
     // ANCHOR_END: open
-    test(
+    let figure = test(
         &file,
         &path.display().to_string(),
         filesize,
@@ -104,12 +112,28 @@ fn run(args: &Args) -> Result<()> {
     )?;
     // close(fd);
     drop(file);
+    write_svg(args.svg.as_deref(), &[figure])?;
     interrupts.check()
 }
 
+/// `--svg PATH`: the figures of the cases run, one below the other. Created as the data file
+/// is: no symlink followed, no other user's file, nothing but a regular file.
+fn write_svg(path: Option<&std::path::Path>, figures: &[svg::Figure]) -> Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let mut out = common::file::create(path, 0o644)?;
+    out.write_all(svg::document(figures).as_bytes())
+        .with_context(|| format!("write {}", path.display()))
+}
+
 /// The C program: one file size, one mapping size, every page probed. `p` names the file in
-/// errors.
-fn test(file: &File, p: &str, filesize: u64, mapsize: u64, interrupts: &Interrupts) -> Result<()> {
+/// errors. Returns the page map as an SVG figure (for `--svg`).
+fn test(
+    file: &File,
+    p: &str,
+    filesize: u64,
+    mapsize: u64,
+    interrupts: &Interrupts,
+) -> Result<svg::Figure> {
     let ps = page_size() as u64;
 
     // ANCHOR: size
@@ -186,7 +210,8 @@ fn test(file: &File, p: &str, filesize: u64, mapsize: u64, interrupts: &Interrup
     // munmap: dropping the reservation unmaps its whole range, the file mapping in it too.
     drop(reserved);
     // ANCHOR_END: munmap
-    Ok(())
+    let probes: Vec<(u64, Outcome)> = offsets.into_iter().zip(outcomes).collect();
+    Ok(svg::page_map(filesize, mapsize, ps, &probes))
 }
 
 /// Why an access did what it did.

@@ -421,3 +421,64 @@ fn another_users_file_is_not_truncated() {
     );
     assert_eq!(std::fs::read(&path).unwrap(), b"keep");
 }
+
+/// The book's figures of chapter 5 are this program's `--svg` output: a mapping larger than
+/// the file, smaller, and of the same size. `SNAPSHOTS=overwrite` rewrites them.
+#[test]
+fn the_books_figures_are_the_programs_svg_output() {
+    if !on_4k_pages() {
+        testkit::skip_this("the book's figures are drawn for 4 KiB pages");
+        return;
+    }
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let figures = testkit::workspace_root().join("docs/src/figures");
+    let mut differ = Vec::new();
+    for (name, filesize, mapsize) in [
+        ("larger", "5000", "15000"),
+        ("smaller", "15000", "5000"),
+        ("equal", "8192", "8192"),
+    ] {
+        let svg = dir.path().join(format!("{name}.svg"));
+        let out = Command::new(PROG)
+            .arg("--svg")
+            .arg(&svg)
+            .arg(dir.path().join("f"))
+            .args([filesize, mapsize])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let got = std::fs::read_to_string(&svg).unwrap();
+        let book = figures.join(format!("filesize_vs_mapsize_{name}.svg"));
+        if std::fs::read_to_string(&book).ok().as_deref() != Some(got.as_str()) {
+            if std::env::var_os("SNAPSHOTS").is_some_and(|v| v == "overwrite") {
+                std::fs::write(&book, &got).unwrap();
+            } else {
+                differ.push(book.display().to_string());
+            }
+        }
+    }
+    assert!(differ.is_empty(), "not the program's output: {differ:?}");
+}
+
+/// `--svg` at a symlink, a FIFO, a directory: one line, exit 1, and nothing written through.
+#[test]
+fn svg_refuses_what_is_not_a_regular_file() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    testkit::plant_hostile_names(dir.path());
+    for name in ["link", "fifo", "."] {
+        let out = Command::new("timeout")
+            .args(["-s", "KILL", "30", PROG.as_str(), "--svg"])
+            .arg(dir.path().join(name))
+            .arg(dir.path().join("f"))
+            .args(["100", "100"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "--svg {name}: {err}");
+        assert!(
+            err.starts_with("filesize_vs_mapsize: ") && err.lines().count() == 1,
+            "{err}"
+        );
+    }
+    testkit::assert_victim_untouched(dir.path());
+}
