@@ -36,10 +36,11 @@ MDBOOK := $(or $(shell command -v mdbook 2>/dev/null),$(TOOLS)/bin/mdbook)
 
 # Every example's script, in the order the book teaches them.
 SCRIPTS := scripts/map_normalfile.sh scripts/anon_fork.sh scripts/sysv_shm.sh scripts/posix_shm.sh \
-           scripts/filesize_vs_mapsize.sh scripts/map_grow_file.sh scripts/shm_counter.sh
+           scripts/filesize_vs_mapsize.sh scripts/map_grow_file.sh scripts/shm_counter.sh \
+           scripts/file_transfer.sh
 
 .PHONY: help build c run-all run-map-normalfile run-anon-fork run-sysv run-posix-shm \
-        run-filesize-vs-mapsize run-map-grow-file run-counter bench \
+        run-filesize-vs-mapsize run-map-grow-file run-counter run-file-transfer bench \
         exercises test test-rust test-exercises test-book-fit test-scripts test-bad-input test-faults test-memcheck check-leftovers lint fmt clippy shellcheck docs docs-open \
         clean clean-ipc
 
@@ -82,10 +83,14 @@ run-map-grow-file: $(BUILD) ## 6. Map more than the file holds and use it as the
 run-counter: $(BUILD) ## 7. Two processes increment one shared counter: lock, atomic, none
 	@scripts/shm_counter.sh
 
-bench: ## Measure (release build): IPC throughput and latency (ipc_bench), the counter's cost
+run-file-transfer: $(BUILD) ## 8. The notes' scenario: a file through a pipe (4 copies) and shared memory (2)
+	@scripts/file_transfer.sh
+
+bench: ## Measure (release build): IPC throughput and latency (ipc_bench), the counter's cost, the notes' file transfer
 	$(CARGO) build --release --workspace --bins
 	target/release/ipc_bench --svg target/ipc_bench.svg
 	@BIN_DIR=$(CURDIR)/target/release scripts/bench_counter.sh
+	@BIN_DIR=$(CURDIR)/target/release scripts/bench_transfer.sh
 
 test: lint c docs test-rust test-exercises test-book-fit test-scripts test-bad-input test-faults test-memcheck check-leftovers ## Every check: fmt, clippy, shellcheck, the C, the book, tests, scripts, faults, memcheck, leftovers
 	@if [[ -s $(SHM_SKIP_LOG) ]]; then \
