@@ -174,15 +174,17 @@ fn without_the_kernel(p: &mut Probe) -> Result<()> {
         unsafe { map.as_ptr().wrapping_add(i * page).write_volatile(2) };
     }
     let again = page_faults() - before;
+    // Not 0: anything else this process does (its allocator, a sanitizer's shadow memory) can
+    // fault too. The pages themselves fault no more.
     p.show(format!(
         "second store into each: {}",
-        if again == 0 {
-            "no page fault"
+        if again < 8 {
+            "fewer than 8 page faults in all"
         } else {
-            "page faults"
+            "page faults again"
         }
     ));
-    p.expect(again == 0, format!("{again} page faults the second time"));
+    p.expect(again < 8, format!("{again} page faults the second time"));
     Ok(())
 }
 
