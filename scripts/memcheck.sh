@@ -54,8 +54,16 @@ valgrind_cases() {
     vg "shm_counter --sync mutex (parent and child)" --children shm_counter --loops 2000
     vg "shm_counter --sync robust --backing posix (parent and child)" --children \
         shm_counter --loops 2000 --sync robust --backing posix --name "$name"
+    vg "shm_counter --sync sem-named (parent and child)" --children \
+        shm_counter --loops 500 --sync sem-named
+    vg "shm_counter --sync sysv-sem-undo (parent and child)" --children \
+        shm_counter --loops 500 --sync sysv-sem-undo
+    vg "shm_counter_dies --sync robust (parent and child)" --children shm_counter_dies
     vg "ipc_bench --quick --only pipe" ipc_bench --quick --only pipe --repeats 1 --bytes 65536 \
         --svg "$tmp/bench.svg"
+    head -c 300000 /dev/urandom >"$tmp/ft.in"
+    vg "file_transfer (server and client)" --children file_transfer "$tmp/ft.in" "$tmp/ft.out"
+    vg "errata 001-7 (probes in children)" --children errata 001-7
 }
 
 # The whole suite, built with -Zsanitizer=address (nightly only). --target keeps build scripts
