@@ -65,44 +65,34 @@ fn bad_input_is_one_line_and_exit_status() {
     testkit::plant_hostile_names(dir.path());
     let d = dir.path();
     let mut t = transcript(d);
+    let (missing, out, link, fifo) = (
+        d.join("missing"),
+        d.join("out"),
+        d.join("link"),
+        d.join("fifo"),
+    );
+    let (input, d) = (input.as_os_str(), d.as_os_str());
     let cases: Vec<Vec<&OsStr>> = vec![
-        vec![
-            d.join("missing").as_os_str().to_owned().leak(),
-            d.join("out").as_os_str().to_owned().leak(),
-        ],
-        vec![
-            input.as_os_str(),
-            d.join("link").as_os_str().to_owned().leak(),
-        ],
-        vec![
-            input.as_os_str(),
-            d.join("fifo").as_os_str().to_owned().leak(),
-        ],
-        vec![input.as_os_str(), d.as_os_str()],
-        vec![
-            d.join("fifo").as_os_str().to_owned().leak(),
-            d.join("out").as_os_str().to_owned().leak(),
-        ],
-        vec![input.as_os_str(), input.as_os_str()],
-        vec![
-            "--chunk".as_ref(),
-            "100".as_ref(),
-            input.as_os_str(),
-            d.join("out").as_os_str().to_owned().leak(),
-        ],
+        vec![missing.as_ref(), out.as_ref()],
+        vec![input, link.as_ref()],
+        vec![input, fifo.as_ref()],
+        vec![input, d],
+        vec![fifo.as_ref(), out.as_ref()],
+        vec![input, input],
+        vec!["--chunk".as_ref(), "100".as_ref(), input, out.as_ref()],
         vec![
             "--via".as_ref(),
             "carrier-pigeon".as_ref(),
-            input.as_os_str(),
-            d.join("out").as_os_str().to_owned().leak(),
+            input,
+            out.as_ref(),
         ],
     ];
     for args in &cases {
         t.run(PROG, args);
     }
     t.assert_eq(file!["transcripts/errors.txt"]);
-    testkit::assert_victim_untouched(d);
-    assert!(!d.join("out").exists(), "a failed run left its output");
+    testkit::assert_victim_untouched(dir.path());
+    assert!(!out.exists(), "a failed run left its output");
 }
 
 /// The first client of `bg` (found in /proc as soon as it exists), or panics after 2 s.
