@@ -1,11 +1,12 @@
 //! Seed 004's entries ("System V shared memory and mmap flags").
 
 use std::os::fd::AsFd;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 
 use common::{Context, Error, Fork, Mapping, Result, exit_child, fork, waitpid};
 
 use crate::probe::{Entry, Probe, disk_file, errno_name, outcome};
+use crate::s003::Segment;
 
 /// Seed 004's entries, in the chapter's order.
 pub const ENTRIES: &[Entry] = &[
@@ -72,23 +73,6 @@ fn in_child(child: impl FnOnce() -> bool) -> Result<bool> {
     }
 }
 
-/// A private System V segment (IPC_PRIVATE: no key), removed when dropped.
-struct Segment(libc::c_int);
-
-impl Segment {
-    fn private(size: usize) -> Result<Segment> {
-        common::sysv::shmget(libc::IPC_PRIVATE, size, libc::IPC_CREAT | 0o600)
-            .map(Segment)
-            .context("shmget IPC_PRIVATE")
-    }
-}
-
-impl Drop for Segment {
-    fn drop(&mut self) {
-        let _ = common::sysv::shmctl_rmid(self.0);
-    }
-}
-
 /// Whether a byte `base` points to, stored by a child, is what the parent reads after.
 fn crosses(base: *mut u8, value: u8) -> Result<bool> {
     // SAFETY: `base` is the start of a shared region of this program's; the parent reads after
@@ -105,7 +89,7 @@ fn crosses(base: *mut u8, value: u8) -> Result<bool> {
 /// child's store to its parent.
 fn three_ways(p: &mut Probe) -> Result<()> {
     let page = common::page_size();
-    let segment = Segment::private(page)?;
+    let segment = Segment::private(page, 0o600)?;
     // SAFETY: a fresh segment of one page, touched through raw pointers.
     let at = unsafe { common::sysv::Attached::new(segment.0, page, 0) }.context("shmat")?;
     let file = disk_file(page as u64)?;
@@ -133,33 +117,74 @@ fn three_ways(p: &mut Probe) -> Result<()> {
     Ok(())
 }
 
-/// 004-2: ftok's key is (proj_id & 0xff) << 24 | (st_dev & 0xff) << 16 | (st_ino & 0xffff):
-/// proj_id 70 and 326 give the same key, and two files whose inode numbers differ by a
-/// multiple of 65536 on one device collide.
+/// 004-2: ftok's key is (proj_id & 0xff) << 24 | (st_dev & 0xff) << 16 | (st_ino & 0xffff),
+/// glibc's formula: proj_id 70 and 326 give the same key, and two files whose inode numbers
+/// differ by a multiple of 65536 on one file system collide. tmpfs numbers its inodes one
+/// after the other, so in a directory of /dev/shm a collision comes within 65536 new files;
+/// and a file deleted and made again there gets a new number, so a new key.
 fn ftok_not_unique(p: &mut Probe) -> Result<()> {
-    let file = tempfile::NamedTempFile::new().context("open a temporary file")?;
-    let path = std::ffi::CString::new(file.path().as_os_str().as_encoded_bytes())
-        .map_err(|_| Error::msg("path", "NUL"))?;
-    // SAFETY: a NUL-terminated path of an existing file.
-    let k70 = unsafe { libc::ftok(path.as_ptr(), 70) };
-    // SAFETY: as above.
-    let k326 = unsafe { libc::ftok(path.as_ptr(), 326) };
-    let meta = file.as_file().metadata().context("fstat")?;
+    let ftok = |path: &std::path::Path, id: libc::c_int| -> Result<libc::key_t> {
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|_| Error::msg("path", "NUL"))?;
+        // SAFETY: a NUL-terminated path.
+        match unsafe { libc::ftok(c.as_ptr(), id) } {
+            -1 => Err(Error::last_os_error("ftok")),
+            key => Ok(key),
+        }
+    };
+    let dir = tempfile::tempdir_in("/dev/shm").context("mkdtemp in /dev/shm")?;
+    let first = dir.path().join("first");
+    let create = |path: &std::path::Path| -> Result<u64> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .context("open")?;
+        Ok(file.metadata().context("fstat")?.ino())
+    };
+    let first_ino = create(&first)?;
+    let meta = std::fs::metadata(&first).context("stat")?;
+    let k70 = ftok(&first, 70)?;
     let formula =
         ((70u32 & 0xff) << 24) | ((meta.dev() as u32 & 0xff) << 16) | (meta.ino() as u32 & 0xffff);
-    p.show(format!(
-        "ftok(file, 70) == ftok(file, 326): {}",
-        k70 == k326
-    ));
     p.show(format!(
         "ftok(file, 70) == 70 << 24 | (st_dev & 0xff) << 16 | (st_ino & 0xffff): {}",
         k70 as u32 == formula
     ));
-    p.show("so files whose inode numbers differ by a multiple of 65536, on one device, collide");
-    p.expect(
-        k70 != -1 && k70 == k326 && k70 as u32 == formula,
-        "ftok is not that formula",
+    let same_id = ftok(&first, 326)? == k70;
+    p.show(format!("ftok(file, 70) == ftok(file, 326): {same_id}"));
+
+    // Files made and removed one after the other until one's inode number is the first's
+    // plus a multiple of 65536 (bounded, in case other programs make many files meanwhile).
+    let other = dir.path().join("other");
+    let mut collided = false;
+    for _ in 0..4 * 65536 {
+        let ino = create(&other)?;
+        if ino != first_ino && ino % 65536 == first_ino % 65536 {
+            collided = true;
+            break;
+        }
+        std::fs::remove_file(&other).context("unlink")?;
+    }
+    let collision = collided && ftok(&other, 70)? == k70;
+    p.show(
+        "in a directory of /dev/shm, files made until one's inode number is the first's \
+         + a multiple of 65536:",
     );
+    p.show(format!(
+        "  two different files, ftok(first, 70) == ftok(that one, 70): {collision}"
+    ));
+    std::fs::remove_file(&first).context("unlink")?;
+    create(&first)?;
+    let renewed = ftok(&first, 70)? != k70;
+    p.show(format!(
+        "the first file deleted and made again (tmpfs gives it a new inode number): \
+         a new key: {renewed}"
+    ));
+    p.expect(k70 as u32 == formula && same_id, "ftok is not that formula");
+    p.expect(collision, "no two files with one key");
+    p.expect(renewed, "the same key for a new file");
     Ok(())
 }
 
@@ -168,14 +193,16 @@ fn ftok_not_unique(p: &mut Probe) -> Result<()> {
 fn any_size(p: &mut Probe) -> Result<()> {
     let page = common::page_size();
     for size in [1usize, 5000] {
-        let segment = Segment::private(size)?;
+        let segment = Segment::private(size, 0o600)?;
         let ds = common::sysv::shmctl_stat(segment.0).context("shmctl IPC_STAT")?;
         // SAFETY: attached read-write; the kernel gives the segment whole pages.
         let at = unsafe { common::sysv::Attached::new(segment.0, size, 0) }.context("shmat")?;
-        // SAFETY: the last byte of the segment's first page, which the kernel allocated.
-        unsafe { at.as_ptr().wrapping_add(page - 1).write_volatile(1) };
+        let last = size.div_ceil(page) * page - 1;
+        // SAFETY: the last byte of the segment's last page, which the kernel allocated.
+        unsafe { at.as_ptr().wrapping_add(last).write_volatile(1) };
         p.show(format!(
-            "shmget(IPC_PRIVATE, {size}) = ok: shm_segsz {}, and the last byte of its first page takes a store",
+            "shmget(IPC_PRIVATE, {size}) = ok: shm_segsz {}; byte {last}, the last of its \
+             last page, takes a store",
             ds.shm_segsz
         ));
         p.expect(
@@ -196,10 +223,7 @@ fn any_size(p: &mut Probe) -> Result<()> {
         "size 0 accepted",
     );
     // Opening by key: a key of the project's range, for this probe only.
-    let key = (0x5342_0000 | (common::random_u32() & 0xffff)) as libc::key_t;
-    let id =
-        common::sysv::shmget(key, 8, libc::IPC_CREAT | libc::IPC_EXCL | 0o600).context("shmget")?;
-    let _segment = Segment(id);
+    let (_segment, key) = Segment::with_key(8, 0o600)?;
     let larger = common::sysv::shmget(key, 9, 0);
     let any = common::sysv::shmget(key, 0, 0);
     p.show(format!(
@@ -217,7 +241,7 @@ fn any_size(p: &mut Probe) -> Result<()> {
 /// 004-4: with NULL the kernel picks an address, not "the first": two attaches of one segment
 /// get two addresses; on failure, (void *) -1.
 fn attach_addresses(p: &mut Probe) -> Result<()> {
-    let segment = Segment::private(4096)?;
+    let segment = Segment::private(4096, 0o600)?;
     // SAFETY: two read-only attaches of a fresh segment, never touched.
     let a = unsafe { common::sysv::Attached::new(segment.0, 4096, libc::SHM_RDONLY) }
         .context("shmat")?;
@@ -285,7 +309,8 @@ fn pages_read_in_on_access(p: &mut Probe) -> Result<()> {
         unsafe { map.as_ptr().wrapping_add(2 * page).read_volatile() };
         let after = resident(&map)?[2];
         p.show(format!(
-            "{what}, 4 pages mapped: {before} in memory; after a load from page 2, page 2 is in memory: {after}"
+            "{what}, 4 pages mapped: {before} in memory; after a load from page 2, \
+             page 2 is in memory: {after}"
         ));
         p.expect(
             before == 0 && after,
@@ -307,7 +332,6 @@ fn copy_on_write(p: &mut Probe) -> Result<()> {
     unsafe { map.as_ptr().write_volatile(b'p') };
     file.write_at(b"F", 0).context("pwrite")?;
     file.write_at(b"F", page as u64).context("pwrite")?;
-    // SAFETY: both pages of the mapping.
     // SAFETY: the first page of the mapping.
     let stored = unsafe { map.as_ptr().read_volatile() };
     // SAFETY: the second page of the mapping.
@@ -315,7 +339,8 @@ fn copy_on_write(p: &mut Probe) -> Result<()> {
     let mut byte = [0u8];
     file.read_at(&mut byte, 0).context("pread")?;
     p.show(format!(
-        "MAP_PRIVATE, store 'p' in page 0, then pwrite 'F' to both pages: page 0 reads '{}', page 1 reads '{}', the file's byte 0 is '{}'",
+        "MAP_PRIVATE, store 'p' in page 0, then pwrite 'F' to both pages: \
+         page 0 reads '{}', page 1 reads '{}', the file's byte 0 is '{}'",
         stored as char, untouched as char, byte[0] as char
     ));
     p.expect(

@@ -75,7 +75,16 @@ fn every_entry_has_a_probe() {
             missing.push(format!("{id}: no probe (`errata --list`)"));
         }
     }
+    // The probes of the C bugs table (c-1, ...) are named in its rows, not as entries.
     for id in probes.difference(&entries) {
+        if id.starts_with("c-") {
+            if !chapter.contains(&format!("errata {id}")) {
+                missing.push(format!(
+                    "{id}: no row of the C bugs table runs `errata {id}`"
+                ));
+            }
+            continue;
+        }
         missing.push(format!("{id}: a probe with no entry in errata.md"));
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
