@@ -3,6 +3,9 @@
 //! on a transcript typed into a chapter instead of included from the file a test checks:
 //!
 //! - every relative link in docs/src resolves to a file, and its `#anchor` to a heading;
+//! - every image (`![alt](path)` or `<img src="path">`) names a file under docs/src, which
+//!   mdBook copies into the book, and says in its alt text what it shows; every figure in
+//!   docs/src/figures is shown by some chapter;
 //! - every `{{#include}}` names a file that exists (and an `ANCHOR:` that exists);
 //! - every ```console block is either one `{{#include}}` of a test transcript
 //!   (`tests/transcripts/`) or of a recorded run (`recorded/`), or only `$ command` lines;
@@ -156,6 +159,137 @@ fn links_and_anchors_resolve() {
         broken.is_empty(),
         "broken links in the book:\n{}",
         broken.join("\n")
+    );
+}
+
+/// `(target, alt text, line number)` of every image outside code: `![alt](target)` and
+/// `<img src="target" alt="...">`. The alt text may be wrapped over several lines of a
+/// paragraph (mdBook joins them); the line number is the line where the image starts.
+fn images(text: &str) -> Vec<(String, String, usize)> {
+    // The prose of the chapter, code blocks and code spans blanked, one line per line.
+    let mut in_code = false;
+    let prose: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if line.trim_start().starts_with("```") {
+                in_code = !in_code;
+                return String::new();
+            }
+            if in_code {
+                return String::new();
+            }
+            line.split('`').step_by(2).collect::<Vec<_>>().join(" ")
+        })
+        .collect();
+    let prose = prose.join("\n");
+    let line_of = |at: usize| prose[..at].matches('\n').count() + 1;
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(i) = prose[from..].find("![").map(|i| from + i) {
+        from = i + 2;
+        // The alt text ends at `](`, within its paragraph.
+        let Some(close) = prose[from..].find("](").map(|c| from + c) else {
+            break;
+        };
+        let alt = &prose[from..close];
+        if alt.contains("\n\n") {
+            continue;
+        }
+        let Some(end) = prose[close..].find(')').map(|e| close + e) else {
+            break;
+        };
+        let target = prose[close + 2..end]
+            .split_whitespace()
+            .next()
+            .unwrap_or("");
+        let alt = alt.split_whitespace().collect::<Vec<_>>().join(" ");
+        found.push((target.to_owned(), alt, line_of(i)));
+        from = end;
+    }
+    let attr = |tag: &str, name: &str| {
+        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        Some(tag[start..start + tag[start..].find('"')?].to_owned())
+    };
+    let mut from = 0;
+    while let Some(i) = prose[from..].find("<img ").map(|i| from + i) {
+        let end = prose[i..].find('>').map_or(prose.len(), |e| i + e);
+        let tag = &prose[i..end];
+        let src = attr(tag, "src").unwrap_or_default();
+        found.push((src, attr(tag, "alt").unwrap_or_default(), line_of(i)));
+        from = end;
+    }
+    found
+}
+
+/// What is wrong with the images of `chapter`, whose text is `text`: a file that does not
+/// exist, one outside docs/src (which mdBook does not copy into the book), no alt text.
+fn image_problems(chapter: &Path, text: &str) -> Vec<String> {
+    let name = chapter.file_name().unwrap().to_string_lossy().into_owned();
+    let src = book().canonicalize().unwrap();
+    let mut problems = Vec::new();
+    for (target, alt, line) in images(text) {
+        let at = format!("{name}:{line}: image {target}");
+        if alt.trim().is_empty() {
+            problems.push(format!("{at}: no alt text (say what the figure shows)"));
+        }
+        if target.contains("://") {
+            problems.push(format!("{at}: not a file of the book"));
+            continue;
+        }
+        match chapter.parent().unwrap().join(&target).canonicalize() {
+            Err(_) => problems.push(format!("{at}: no such file")),
+            Ok(file) if !file.starts_with(&src) || !file.is_file() => problems.push(format!(
+                "{at}: not a file under docs/src, so not copied into the book"
+            )),
+            Ok(_) => {}
+        }
+    }
+    problems
+}
+
+#[test]
+fn images_exist_in_the_book_and_every_figure_is_shown() {
+    let mut problems = Vec::new();
+    let mut shown = BTreeSet::new();
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(&chapter).unwrap();
+        problems.extend(image_problems(&chapter, &text));
+        for (target, _, _) in images(&text) {
+            if let Ok(file) = chapter.parent().unwrap().join(target).canonicalize() {
+                shown.insert(file);
+            }
+        }
+    }
+    let figures = book().join("figures");
+    for entry in std::fs::read_dir(&figures).unwrap().flatten() {
+        let file = entry.path().canonicalize().unwrap();
+        if !shown.contains(&file) {
+            problems.push(format!(
+                "figures/{}: shown by no chapter",
+                entry.file_name().display()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn a_missing_or_misplaced_image_is_found() {
+    let chapter = book().join("chapter.md");
+    let text = "Text.\n\n![A figure,\nwrapped](figures/no_such_figure.svg)\n\n\
+                ```text\n![in code](figures/ignored.svg)\n```\n\
+                ![](figures/copies.svg) and <img src=\"../../Cargo.toml\" alt=\"x\">\n\
+                `![in a code span](figures/ignored.svg)` \
+                <img alt=\"y\" src=\"figures/none.png\">\n";
+    assert_eq!(
+        image_problems(&chapter, text),
+        [
+            "chapter.md:3: image figures/no_such_figure.svg: no such file",
+            "chapter.md:9: image figures/copies.svg: no alt text (say what the figure shows)",
+            "chapter.md:9: image ../../Cargo.toml: not a file under docs/src, so not copied into \
+             the book",
+            "chapter.md:10: image figures/none.png: no such file",
+        ]
     );
 }
 

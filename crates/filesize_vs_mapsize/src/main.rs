@@ -31,11 +31,10 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::path::PathBuf;
 use std::ptr::{self, NonNull};
 
-mod svg;
-
 use clap::Parser;
 use common::probe::{Outcome, probe};
 use common::{Context, Error, Interrupts, Result, err_exit, page_size, usage_error};
+use filesize_vs_mapsize::svg;
 
 /// More pages than this are not probed (each probe is a fork): a usage error.
 const MAX_PAGES: u64 = 63;
@@ -95,7 +94,7 @@ fn run(args: &Args) -> Result<()> {
         let larger = test(&file, &p, 5000, 15000, &interrupts)?;
         println!();
         let smaller = test(&file, &p, 15000, 5000, &interrupts)?;
-        write_svg(args.svg.as_deref(), &[larger, smaller])?;
+        svg::write(args.svg.as_deref(), &[larger, smaller])?;
         return interrupts.check();
     };
     // ANCHOR: open
@@ -103,7 +102,7 @@ fn run(args: &Args) -> Result<()> {
     // No symlink followed, no other user's file truncated, nothing but a regular file.
     let file = common::file::create(path, 0o644)?;
     // ANCHOR_END: open
-    let figure = test(
+    let case = test(
         &file,
         &path.display().to_string(),
         filesize,
@@ -112,28 +111,19 @@ fn run(args: &Args) -> Result<()> {
     )?;
     // close(fd);
     drop(file);
-    write_svg(args.svg.as_deref(), &[figure])?;
+    svg::write(args.svg.as_deref(), &[case])?;
     interrupts.check()
 }
 
-/// `--svg PATH`: the figures of the cases run, one below the other. Created as the data file
-/// is: no symlink followed, no other user's file, nothing but a regular file.
-fn write_svg(path: Option<&std::path::Path>, figures: &[svg::Figure]) -> Result<()> {
-    let Some(path) = path else { return Ok(()) };
-    let mut out = common::file::create(path, 0o644)?;
-    out.write_all(svg::document(figures).as_bytes())
-        .with_context(|| format!("write {}", path.display()))
-}
-
 /// The C program: one file size, one mapping size, every page probed. `p` names the file in
-/// errors. Returns the page map as an SVG figure (for `--svg`).
+/// errors. Returns the probes made, for `--svg`.
 fn test(
     file: &File,
     p: &str,
     filesize: u64,
     mapsize: u64,
     interrupts: &Interrupts,
-) -> Result<svg::Figure> {
+) -> Result<svg::Case> {
     let ps = page_size() as u64;
 
     // ANCHOR: size
@@ -210,8 +200,13 @@ fn test(
     // munmap: dropping the reservation unmaps its whole range, the file mapping in it too.
     drop(reserved);
     // ANCHOR_END: munmap
-    let probes: Vec<(u64, Outcome)> = offsets.into_iter().zip(outcomes).collect();
-    Ok(svg::page_map(filesize, mapsize, ps, &probes))
+    let probes = offsets.into_iter().zip(outcomes).collect();
+    Ok(svg::Case {
+        filesize,
+        mapsize,
+        page_size: ps,
+        probes,
+    })
 }
 
 /// Why an access did what it did.

@@ -423,15 +423,19 @@ fn another_users_file_is_not_truncated() {
 }
 
 /// The book's figures of chapter 5 are this program's `--svg` output: a mapping larger than
-/// the file, smaller, and of the same size. `SNAPSHOTS=overwrite` rewrites them.
+/// the file, smaller, and of the same size. `SNAPSHOTS=overwrite` rewrites them. They are
+/// drawn for 4 KiB pages, and the figure states the page size: elsewhere the test is skipped.
 #[test]
 fn the_books_figures_are_the_programs_svg_output() {
-    if !on_4k_pages() {
+    if common::page_size() != 4096 {
         testkit::skip_this("the book's figures are drawn for 4 KiB pages");
         return;
     }
+    // The crate's own program, whatever SHM_EXERCISE_BIN_DIR says: the figures are its output.
+    let prog = env!("CARGO_BIN_EXE_filesize_vs_mapsize");
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     let figures = testkit::workspace_root().join("docs/src/figures");
+    let overwrite = std::env::var_os("SNAPSHOTS").is_some_and(|v| v == "overwrite");
     let mut differ = Vec::new();
     for (name, filesize, mapsize) in [
         ("larger", "5000", "15000"),
@@ -439,35 +443,88 @@ fn the_books_figures_are_the_programs_svg_output() {
         ("equal", "8192", "8192"),
     ] {
         let svg = dir.path().join(format!("{name}.svg"));
-        let out = Command::new(PROG)
+        let out = Command::new(prog)
             .arg("--svg")
             .arg(&svg)
             .arg(dir.path().join("f"))
             .args([filesize, mapsize])
+            .stdin(Stdio::null())
             .output()
             .unwrap();
         assert!(out.status.success(), "{out:?}");
         let got = std::fs::read_to_string(&svg).unwrap();
         let book = figures.join(format!("filesize_vs_mapsize_{name}.svg"));
-        if std::fs::read_to_string(&book).ok().as_deref() != Some(got.as_str()) {
-            if std::env::var_os("SNAPSHOTS").is_some_and(|v| v == "overwrite") {
-                std::fs::write(&book, &got).unwrap();
-            } else {
-                differ.push(book.display().to_string());
-            }
+        let want = std::fs::read_to_string(&book).unwrap_or_default();
+        if want == got {
+            continue;
         }
+        if overwrite {
+            std::fs::write(&book, &got).unwrap();
+            eprintln!("rewrote {}", book.display());
+            continue;
+        }
+        let line = want
+            .lines()
+            .zip(got.lines())
+            .position(|(w, g)| w != g)
+            .unwrap_or(want.lines().count().min(got.lines().count()));
+        differ.push(format!(
+            "{}: differs from line {} on:\n  book:    {}\n  program: {}",
+            book.display(),
+            line + 1,
+            want.lines().nth(line).unwrap_or("(end of file)"),
+            got.lines().nth(line).unwrap_or("(end of file)"),
+        ));
     }
-    assert!(differ.is_empty(), "not the program's output: {differ:?}");
+    assert!(
+        differ.is_empty(),
+        "the book's figures are not the program's output (SNAPSHOTS=overwrite rewrites \
+         them):\n{}",
+        differ.join("\n")
+    );
 }
 
-/// `--svg` at a symlink, a FIFO, a directory: one line, exit 1, and nothing written through.
+/// Without arguments, `--svg` draws the notes' two cases, one below the other.
+#[test]
+fn svg_of_the_notes_two_cases() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let svg = dir.path().join("notes.svg");
+    let out = Command::new(env!("CARGO_BIN_EXE_filesize_vs_mapsize"))
+        .arg("--svg")
+        .arg(&svg)
+        .env("TMPDIR", dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let ps = common::page_size();
+    for title in [
+        format!("filesize = 5000, mapsize = 15000, pages of {ps} bytes"),
+        format!("filesize = 15000, mapsize = 5000, pages of {ps} bytes"),
+    ] {
+        assert_eq!(text.matches(&title).count(), 1, "{title} in {text}");
+    }
+    assert!(
+        text.starts_with("<svg ") && text.ends_with("</svg>\n"),
+        "{text}"
+    );
+    // Owner-writable, not world-writable, as the data file.
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&svg).unwrap().permissions());
+    assert_eq!(mode & 0o022, 0, "{mode:o}");
+}
+
+/// `--svg` at a symlink, a FIFO, a directory, in a missing directory: one line, exit 1, and
+/// nothing written through.
 #[test]
 fn svg_refuses_what_is_not_a_regular_file() {
     let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
     testkit::plant_hostile_names(dir.path());
-    for name in ["link", "fifo", "."] {
+    let prog = env!("CARGO_BIN_EXE_filesize_vs_mapsize");
+    for name in ["link", "fifo", ".", "no/such/dir.svg"] {
         let out = Command::new("timeout")
-            .args(["-s", "KILL", "30", PROG.as_str(), "--svg"])
+            .args(["-s", "KILL", "30", prog, "--svg"])
             .arg(dir.path().join(name))
             .arg(dir.path().join("f"))
             .args(["100", "100"])
