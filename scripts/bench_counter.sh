@@ -21,13 +21,13 @@ median_ns() {
 
 main() {
     need shm_counter
-    say "shm_counter: ns per increment, 2 processes x $loops, backing anon, median of $runs ($(nproc) CPUs)"
-    printf '%-14s %10s\n' sync ns
+    say "shm_counter: ns per increment, 2 processes x LOOPS each, backing anon, median of $runs ($(nproc) CPUs)"
+    printf '%-14s %10s %10s\n' sync LOOPS ns
     local sync n
     for sync in none atomic mutex robust sem sem-named sysv-sem sysv-sem-undo; do
         n=$loops
         [[ $sync == sysv-* ]] && n=200000
-        printf '%-14s %10s\n' "$sync" "$(median_ns "$sync" "$n")"
+        printf '%-14s %10s %10s\n' "$sync" "$n" "$(median_ns "$sync" "$n")"
     done
 }
 

@@ -9,14 +9,15 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 main() {
+    banner file_transfer "a file from server to client: four copies through a pipe, two through shared memory" "chapter 8, docs/src/benchmark.md"
     if is_c; then
         note "file_transfer has no C version: the notes show its two figures, not a program"
         return 0
     fi
     need file_transfer
-    banner file_transfer "a file from server to client: four copies through a pipe, two through shared memory" "chapter 8, docs/src/benchmark.md"
     make_tmp "${TMPDIR:-/tmp}"
     say "A 16 MiB file through each path; each side counts its calls, and the output is compared"
+    show "head -c $((16 << 20)) /dev/urandom >$tmp/in"
     head -c $((16 << 20)) /dev/urandom >"$tmp/in"
     run file_transfer "$tmp/in" "$tmp/out"
     note "the times: make bench (a 1 GiB file, best of 3, release build)"

@@ -101,9 +101,16 @@ random_hex() {
 }
 
 # fs_type DIR: the filesystem DIR is on (ext4, tmpfs, btrfs, xfs, ...), as /proc/self/mounts
-# names it. `stat -f -c %T` would say "ext2/ext3" for ext4: it goes by the magic number.
+# names it. `stat -f -c %T` would say "ext2/ext3" for ext4: it goes by the magic number, so it
+# is the last resort. findmnt lists every mount stacked on the mount point (a container can
+# have two tmpfs on /dev/shm), the one a path reaches last: hence tail.
 fs_type() {
-    findmnt -no FSTYPE --target "$1" 2>/dev/null || stat -f -c %T "$1"
+    local t
+    t=$(findmnt -no FSTYPE --target "$1" 2>/dev/null | tail -n 1) && [[ -n $t ]] ||
+        t=$(df --output=fstype -- "$1" 2>/dev/null | tail -n 1) && [[ -n $t ]] ||
+        t=$(stat -f -c %T -- "$1")
+    printf '%s
+' "$t"
 }
 
 # banner NAME WHAT CHAPTER: the line that opens each example's run, so that `make run-all`

@@ -56,13 +56,16 @@ write_new() {
     die "5 random names in a row were taken: run make clean-ipc"
 }
 
-# object: `ls -l` of the object's file in /dev/shm, or that there is none.
+# object: `ls -l` of the object's file in /dev/shm. When there is none, a note says so before
+# the command, and ls's own error (on stderr) follows it.
 object() {
-    show "ls -l $file"
     if [[ -e $file ]]; then
+        show "ls -l $file"
         ls -l -- "$file"
     else
-        note "no such file: no object under that name"
+        note "no object is named $name: /dev/shm has no such file, and ls says so"
+        show "ls -l $file"
+        ls -l -- "$file" 2>&1 || true
     fi
 }
 

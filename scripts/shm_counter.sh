@@ -51,7 +51,8 @@ main() {
     run shm_counter --loops 3 --trace
 
     say "No protection: a load and a store from each process; increments get lost"
-    note "on one core the processes rarely interleave inside an increment; on two, often"
+    note "how many varies from run to run: on one core the processes rarely interleave inside"
+    note "an increment, on two often; a run can lose none"
     run shm_counter --loops 2000000 --sync none
 
     say "The same with a lock (raw_sync mutex), with fetch_add, with a robust mutex: nothing lost"

@@ -54,15 +54,22 @@ write_new() {
     [[ $status -eq 0 ]] || exit "$status"
 }
 
-# segments WHAT VALUE: `ipcs -m`, only its header and the rows whose WHAT (key or shmid) is VALUE.
+# segments WHAT VALUE: `ipcs -m`, only its header and the rows whose WHAT (key or shmid) is
+# VALUE, shown as the pipeline it is. When no row matches, a note says so before the command,
+# which then prints its header alone.
 segments() {
-    local col=1
-    [[ $1 == shmid ]] && col=2
-    show "ipcs -m   # $1 $2 only"
-    ipcs -m | awk -v c="$col" -v v="$2" '
-        /^key/ { print; next }
-        $c == v { print; found = 1 }
-        END { if (!found) print "# no such segment: ipcs -m lists none with this " (c == 1 ? "key" : "shmid") }'
+    local filter out
+    if [[ $1 == shmid ]]; then
+        filter="/^key/ || \$2 == $2"
+    else
+        filter="/^key/ || \$1 == \"$2\""
+    fi
+    out=$(ipcs -m | awk "$filter")
+    if [[ $out != *$'\n'* ]]; then
+        note "ipcs -m lists no segment with $1 $2: the filter below keeps only its header"
+    fi
+    show "ipcs -m | awk '$filter'"
+    printf '%s\n' "$out"
 }
 
 main() {

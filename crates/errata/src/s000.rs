@@ -54,7 +54,8 @@ pub const ENTRIES: &[Entry] = &[
     },
     Entry {
         id: "000-9",
-        claim: "\"macOS's man page says a mapping that is not a multiple of the page size is extended\"",
+        claim: "\"macOS's man page says a mapping that is not a multiple of the page size is \
+                extended\"",
         run: last_page_extended,
     },
     Entry {
@@ -78,6 +79,12 @@ fn shared_anon(len: usize) -> Result<Mapping> {
         .context("mmap MAP_SHARED | MAP_ANONYMOUS")
 }
 
+/// A shared read-write mapping of the first `len` bytes of `file`.
+fn shared_file(file: &std::fs::File, len: usize) -> std::io::Result<Mapping> {
+    // SAFETY: a fresh mapping, touched only through raw pointers.
+    unsafe { Mapping::new(len, RW, libc::MAP_SHARED, Some(file.as_fd()), 0) }
+}
+
 /// Runs `child` in a forked child (exit status 0 when it returns `true`), waits for it.
 fn in_child(child: impl FnOnce() -> bool) -> Result<bool> {
     // SAFETY: this program starts no threads; the child ends with exit_child.
@@ -87,78 +94,254 @@ fn in_child(child: impl FnOnce() -> bool) -> Result<bool> {
     }
 }
 
-/// 000-1: what can be counted of "fastest" without a clock: through a pipe, 1 MiB costs
-/// `write` and `read` calls that copy every byte into and out of the kernel; through a shared
-/// mapping the receiver reads the bytes where the sender put them, with no call at all.
-/// (Speed itself is `make bench`'s, never a test's.)
-fn fastest(p: &mut Probe) -> Result<()> {
-    const BYTES: usize = 1 << 20;
-    const CHUNK: usize = 64 << 10;
-    let (mut rx, mut tx) = std::io::pipe().context("pipe")?;
-    // SAFETY: this program starts no threads; the child ends with exit_child.
-    let pid = match unsafe { fork() }.context("fork")? {
-        Fork::Child => {
-            let ok = (0..BYTES / CHUNK).all(|_| tx.write_all(&[7u8; CHUNK]).is_ok());
-            exit_child(if ok { 0 } else { 1 })
-        }
-        Fork::Parent(pid) => pid,
-    };
-    drop(tx);
-    let mut buf = vec![0u8; CHUNK];
-    let (mut reads, mut got) = (0, 0);
-    loop {
-        let n = rx.read(&mut buf).context("read pipe")?;
-        if n == 0 {
-            break;
-        }
-        reads += 1;
-        got += n;
+/// What `/proc/self/io` counts of a process's `read` and `write` calls (`syscr`, `syscw`) and
+/// of the bytes they copied between the kernel and the process (`rchar`, `wchar`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Io {
+    reads: u64,
+    writes: u64,
+    bytes_read: u64,
+    bytes_written: u64,
+}
+
+impl Io {
+    fn calls(&self) -> u64 {
+        self.reads + self.writes
     }
+
+    fn bytes(&self) -> u64 {
+        self.bytes_read + self.bytes_written
+    }
+
+    fn plus(&self, other: &Io) -> Io {
+        Io {
+            reads: self.reads + other.reads,
+            writes: self.writes + other.writes,
+            bytes_read: self.bytes_read + other.bytes_read,
+            bytes_written: self.bytes_written + other.bytes_written,
+        }
+    }
+}
+
+/// Counts the `read` and `write` calls the process makes from its start to [`IoMeter::count`].
+/// `/proc/self` is the process that opens it: a forked child starts a meter of its own. A tool
+/// that makes calls inside the process (valgrind does) adds its own to the counts.
+struct IoMeter {
+    file: std::fs::File,
+    start: Io,
+    /// The bytes of the first reading, whose `pread` the next reading counts.
+    start_len: u64,
+}
+
+impl IoMeter {
+    fn start() -> Result<IoMeter> {
+        let file = std::fs::File::open("/proc/self/io").context("open /proc/self/io")?;
+        let (start, start_len) = Self::read(&file)?;
+        Ok(IoMeter {
+            file,
+            start,
+            start_len,
+        })
+    }
+
+    /// One `pread` of the counters (and how many bytes it returned), which the kernel adds
+    /// to them after it has printed them: it shows in the next reading, not in this one.
+    fn read(file: &std::fs::File) -> Result<(Io, u64)> {
+        let mut buf = [0u8; 1024];
+        let n = file.read_at(&mut buf, 0).context("read /proc/self/io")?;
+        let text = std::str::from_utf8(&buf[..n])
+            .ok()
+            .filter(|_| n < buf.len());
+        let field = |name: &str| {
+            text?
+                .lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':')?.trim().parse().ok())
+        };
+        match (
+            field("syscr"),
+            field("syscw"),
+            field("rchar"),
+            field("wchar"),
+        ) {
+            (Some(reads), Some(writes), Some(bytes_read), Some(bytes_written)) => Ok((
+                Io {
+                    reads,
+                    writes,
+                    bytes_read,
+                    bytes_written,
+                },
+                n as u64,
+            )),
+            _ => Err(Error::msg("/proc/self/io", "no syscr, syscw, rchar, wchar")),
+        }
+    }
+
+    /// The calls and bytes since [`IoMeter::start`], the meter's own first reading taken out.
+    fn count(&self) -> Result<Io> {
+        let (now, _) = Self::read(&self.file)?;
+        let start = &self.start;
+        Ok(Io {
+            reads: now.reads.saturating_sub(start.reads + 1),
+            writes: now.writes.saturating_sub(start.writes),
+            bytes_read: now
+                .bytes_read
+                .saturating_sub(start.bytes_read + self.start_len),
+            bytes_written: now.bytes_written.saturating_sub(start.bytes_written),
+        })
+    }
+}
+
+/// The `read`/`write` calls that `copy` makes in this process.
+fn own_io(copy: impl FnOnce() -> std::io::Result<()>) -> Result<Io> {
+    let meter = IoMeter::start()?;
+    copy().context("copy")?;
+    meter.count()
+}
+
+/// A forked child that runs its work under an [`IoMeter`] of its own and leaves the counts in
+/// a page it shares with the parent.
+struct Measured {
+    child: common::Child,
+    report: Mapping,
+}
+
+impl Measured {
+    /// Forks; the child runs `work` (`true`: it succeeded), then exits.
+    fn spawn(work: impl FnOnce() -> bool) -> Result<Measured> {
+        let report = shared_anon(common::page_size())?;
+        let slot = report.as_ptr().cast::<Io>();
+        // SAFETY: this program starts no threads; the child ends with exit_child.
+        match unsafe { fork() }.context("fork")? {
+            Fork::Child => {
+                let counted = IoMeter::start().ok().and_then(|meter| {
+                    let done = work();
+                    meter.count().ok().filter(|_| done)
+                });
+                if let Some(io) = counted {
+                    // SAFETY: the page is shared, page-aligned and larger than an Io; the
+                    // parent reads it only after waitpid.
+                    unsafe { slot.write_volatile(io) };
+                }
+                exit_child(if counted.is_some() { 0 } else { 1 })
+            }
+            Fork::Parent(pid) => Ok(Measured {
+                child: common::Child::new(pid),
+                report,
+            }),
+        }
+    }
+
+    /// Waits for the child: its counts, or `None` if its work or its meter failed.
+    fn wait(self) -> Result<Option<Io>> {
+        let ok = self.child.wait().context("waitpid")?.success();
+        // SAFETY: the child has ended; the page holds an Io (all zeros if it wrote none).
+        Ok(ok.then(|| unsafe { self.report.as_ptr().cast::<Io>().read_volatile() }))
+    }
+}
+
+/// 000-1: what can be counted of "fastest" without a clock (`/proc/self/io` counts each
+/// process's `read` and `write` calls and the bytes they copy). Through a pipe, 1 MiB is copied
+/// into the kernel by the sender's `write`s and out of it by the receiver's `read`s; through a
+/// shared mapping, neither side makes a call or copies a byte: the receiver reads the bytes
+/// where the sender stored them. Speed itself is `make bench`'s, never a test's.
+fn fastest(p: &mut Probe) -> Result<()> {
+    const MESSAGE: usize = 64 << 10;
+    const MESSAGES: usize = 16;
+    const BYTES: usize = MESSAGE * MESSAGES;
+    let (mut rx, mut tx) = std::io::pipe().context("pipe")?;
+    // The closure takes `tx`: the parent's copy is closed when `spawn` returns, so a sender
+    // that fails ends the receiver's reads.
+    let sender = Measured::spawn(move || {
+        let message = vec![7u8; MESSAGE];
+        (0..MESSAGES).all(|_| tx.write_all(&message).is_ok())
+    })?;
+    let mut buf = vec![0u8; MESSAGE];
+    let mut intact = true;
+    let received = own_io(|| {
+        for _ in 0..MESSAGES {
+            rx.read_exact(&mut buf)?;
+            intact &= buf.iter().all(|&b| b == 7);
+        }
+        Ok(())
+    })?;
+    let sent = sender.wait()?.unwrap_or_default();
+    p.show("a pipe, 16 messages of 64 KiB:");
     p.show(format!(
-        "pipe: 1 MiB = {} write calls by the sender, {} read calls by the receiver: \
-         every byte copied into the kernel and out again",
-        BYTES / CHUNK,
-        if reads >= BYTES / CHUNK {
+        "  sender: {} write calls, {} bytes copied into the kernel",
+        sent.writes, sent.bytes_written
+    ));
+    p.show(format!(
+        "  receiver: {} read calls, {} bytes copied out of it",
+        if received.reads >= MESSAGES as u64 {
             "16 or more"
         } else {
             "fewer than 16"
-        }
+        },
+        received.bytes_read
     ));
-    let ok = waitpid(pid).context("waitpid")?.success();
     p.expect(
-        ok && got == BYTES && reads >= BYTES / CHUNK,
-        "the pipe did not carry 1 MiB",
+        intact
+            && sent.writes == MESSAGES as u64
+            && sent.bytes_written == BYTES as u64
+            && received.reads >= MESSAGES as u64
+            && received.bytes_read == BYTES as u64,
+        "the pipe did not copy 1 MiB into the kernel and out again",
     );
-    let map = shared_anon(BYTES)?;
-    let base = map.as_ptr();
-    let ok = in_child(|| {
-        // SAFETY: the mapping is BYTES long and shared; the parent reads it only after
-        // waitpid.
+
+    let region = shared_anon(BYTES)?;
+    let base = region.as_ptr();
+    let sender = Measured::spawn(|| {
+        // SAFETY: the region is BYTES long and shared; the parent reads it only after waitpid.
         unsafe { std::ptr::write_bytes(base, 7, BYTES) };
         true
     })?;
-    // SAFETY: the child has ended; nobody else writes the mapping now.
-    let all = unsafe { std::slice::from_raw_parts(base, BYTES) }
-        .iter()
-        .all(|&b| b == 7);
-    p.show("shared mapping: 1 MiB stored by the child, read in place by the parent: 0 calls");
-    p.expect(ok && all, "the parent did not see the child's 1 MiB");
-    p.show("(how fast each is: make bench, chapter 8)");
+    let sent = sender.wait()?;
+    let mut intact = false;
+    let received = own_io(|| {
+        // SAFETY: the sender has ended; nothing writes the region any more.
+        let bytes = unsafe { std::slice::from_raw_parts(base, BYTES) };
+        intact = bytes.iter().all(|&b| b == 7);
+        Ok(())
+    })?;
+    p.show("a shared mapping, the same 1 MiB:");
+    if let Some(sent) = sent {
+        p.show(format!(
+            "  sender: {} read or write calls, {} bytes copied: it stores into the mapping",
+            sent.calls(),
+            sent.bytes()
+        ));
+    }
+    p.show(format!(
+        "  receiver: {} read or write calls, {} bytes copied: it reads the bytes in place",
+        received.calls(),
+        received.bytes()
+    ));
+    p.expect(
+        intact && sent == Some(Io::default()) && received == Io::default(),
+        "the shared mapping made calls, or the receiver did not see the bytes",
+    );
+    p.show("(waiting for the other side is still a call: 000-2; how fast each is: make bench)");
     Ok(())
 }
 
-/// 000-2: the kernel still takes part: the first touch of each page of a new shared mapping is
-/// a page fault, handled by the kernel, in each process.
+/// 000-2: the kernel still takes part: every page a process stores into for the first time is a
+/// page fault, handled by the kernel, in that process; the pages of a second process that maps
+/// the same memory fault again, although they hold data already.
 fn without_the_kernel(p: &mut Probe) -> Result<()> {
     const PAGES: usize = 64;
     let page = common::page_size();
-    let map = shared_anon(PAGES * page)?;
-    let before = page_faults();
-    for i in 0..PAGES {
-        // SAFETY: inside the mapping, which nothing else uses.
-        unsafe { map.as_ptr().wrapping_add(i * page).write_volatile(1) };
-    }
-    let faults = page_faults() - before;
+    let file = tempfile::tempfile_in("/dev/shm").context("open a file in /dev/shm")?;
+    file.set_len((PAGES * page) as u64).context("ftruncate")?;
+    let map = shared_file(&file, PAGES * page).context("mmap")?;
+    let store_into_each = |base: *mut u8, value: u8| {
+        let before = page_faults();
+        for i in 0..PAGES {
+            // SAFETY: inside a mapping of PAGES pages of this program's file.
+            unsafe { base.wrapping_add(i * page).write_volatile(value) };
+        }
+        page_faults() - before
+    };
+    let faults = store_into_each(map.as_ptr(), 1);
     p.show(format!(
         "first store into each of {PAGES} new pages: {} page faults",
         if faults >= PAGES as u64 {
@@ -168,12 +351,7 @@ fn without_the_kernel(p: &mut Probe) -> Result<()> {
         }
     ));
     p.expect(faults >= PAGES as u64, format!("only {faults} page faults"));
-    let before = page_faults();
-    for i in 0..PAGES {
-        // SAFETY: as above.
-        unsafe { map.as_ptr().wrapping_add(i * page).write_volatile(2) };
-    }
-    let again = page_faults() - before;
+    let again = store_into_each(map.as_ptr(), 2);
     // Not 0: anything else this process does (its allocator, a sanitizer's shadow memory) can
     // fault too. The pages themselves fault no more.
     p.show(format!(
@@ -185,11 +363,26 @@ fn without_the_kernel(p: &mut Probe) -> Result<()> {
         }
     ));
     p.expect(again < 8, format!("{again} page faults the second time"));
+    let other_faulted = in_child(|| {
+        shared_file(&file, PAGES * page)
+            .is_ok_and(|other| store_into_each(other.as_ptr(), 3) >= PAGES as u64)
+    })?;
+    p.show(format!(
+        "a second process maps the same file and stores into each page: {}",
+        if other_faulted {
+            "at least 64 page faults of its own"
+        } else {
+            "fewer than 64 page faults"
+        }
+    ));
+    p.expect(other_faulted, "the second process did not fault");
     Ok(())
 }
 
-/// 000-3: a file sent from a server to a client through a pipe takes four copies, each between
-/// the kernel and a process; through a shared buffer, two, still through the kernel.
+/// 000-3: the notes' scenario, counted by `/proc/self/io`: a file goes from a server (this
+/// process) to a client (a child) that writes it out. Through a pipe that is four `read` or
+/// `write` calls, four copies of the file; through shared memory, two. Each copy is between
+/// the kernel and a process.
 fn four_and_two(p: &mut Probe) -> Result<()> {
     const LEN: usize = 4096;
     let mut input = disk_file(0)?;
@@ -197,29 +390,66 @@ fn four_and_two(p: &mut Probe) -> Result<()> {
     let out_pipe = disk_file(0)?;
     let out_shm = disk_file(0)?;
     let mut buf = [0u8; LEN];
-    // Through a pipe: read(file), write(pipe), read(pipe), write(file).
+    let describe = |server: &Io, client: &Option<Io>| {
+        let client = client.unwrap_or_default();
+        let all = server.plus(&client);
+        format!(
+            "server {} read + {} write, client {} read + {} write: {} copies, {} bytes",
+            server.reads,
+            server.writes,
+            client.reads,
+            client.writes,
+            all.calls(),
+            all.bytes()
+        )
+    };
+    // Through a pipe: read(file), write(pipe) by the server; read(pipe), write(file) by the
+    // client. 4096 bytes fit in any pipe, so the server's write does not wait for the client.
     let (mut rx, mut tx) = std::io::pipe().context("pipe")?;
-    let n1 = input.read_at(&mut buf, 0).context("read")?;
-    let n2 = tx.write(&buf[..n1]).context("write pipe")?;
-    let n3 = rx.read(&mut buf).context("read pipe")?;
-    let n4 = out_pipe.write_at(&buf[..n3], 0).context("write")?;
-    p.show(format!(
-        "pipe: read(file) {n1}, write(pipe) {n2}, read(pipe) {n3}, write(file) {n4}: 4 copies"
-    ));
-    // Through shared memory: read(file) straight into the region, write(file) from it.
+    let server = own_io(|| {
+        let n = input.read_at(&mut buf, 0)?;
+        tx.write_all(&buf[..n])
+    })?;
+    drop(tx);
+    let client = Measured::spawn(|| {
+        let mut got = [0u8; LEN];
+        rx.read_exact(&mut got).is_ok() && out_pipe.write_all_at(&got, 0).is_ok()
+    })?
+    .wait()?;
+    p.show(format!("through a pipe: {}", describe(&server, &client)));
+    let by_pipe = client.map(|c| server.plus(&c));
+    // Through shared memory: the server reads the file into the region, the client writes the
+    // region to the output file.
     let region = shared_anon(LEN)?;
-    // SAFETY: the region is LEN bytes, used by this process only here.
-    let view = unsafe { std::slice::from_raw_parts_mut(region.as_ptr(), LEN) };
-    let m1 = input.read_at(view, 0).context("read")?;
-    let m2 = out_shm.write_at(&view[..m1], 0).context("write")?;
+    let base = region.as_ptr();
+    let server = own_io(|| {
+        // SAFETY: the region is LEN bytes, and nothing else uses it until the client starts.
+        let view = unsafe { std::slice::from_raw_parts_mut(base, LEN) };
+        input.read_exact_at(view, 0)
+    })?;
+    let client = Measured::spawn(|| {
+        // SAFETY: as above; the server no longer writes the region.
+        let view = unsafe { std::slice::from_raw_parts(base, LEN) };
+        out_shm.write_all_at(view, 0).is_ok()
+    })?
+    .wait()?;
     p.show(format!(
-        "shared memory: read(file) {m1} into the region, write(file) {m2}: 2 copies"
+        "through shared memory: {}",
+        describe(&server, &client)
     ));
+    let by_shm = client.map(|c| server.plus(&c));
+    let mut copied = [[0u8; LEN]; 2];
+    out_pipe.read_exact_at(&mut copied[0], 0).context("read")?;
+    out_shm.read_exact_at(&mut copied[1], 0).context("read")?;
     p.expect(
-        [n1, n2, n3, n4, m1, m2].iter().all(|&n| n == LEN),
-        "a short copy",
+        by_pipe.is_some_and(|io| io.calls() == 4 && io.bytes() == 4 * LEN as u64)
+            && by_shm.is_some_and(|io| io.calls() == 2 && io.bytes() == 2 * LEN as u64)
+            && copied.iter().all(|c| c.iter().all(|&b| b == b'x')),
+        "not four copies and two",
     );
-    p.show("every copy is between the kernel and a process, none between kernel and kernel");
+    p.show(
+        "each copy is a read or a write: between the kernel and a process, never kernel to kernel",
+    );
     Ok(())
 }
 
@@ -272,7 +502,7 @@ fn map_fixed(p: &mut Probe) -> Result<()> {
     // SAFETY: the new mapping at `addr`, one page.
     let now = unsafe { taken.as_ptr().read_volatile() };
     p.show(format!(
-        "mmap(taken address, MAP_FIXED): at that address; the byte 42 stored there before now reads {now}"
+        "mmap(taken address, MAP_FIXED): at that address; the 42 stored there before reads {now}"
     ));
     p.expect(now == 0, "the old mapping survived MAP_FIXED");
     Ok(())
@@ -335,6 +565,57 @@ fn msync_flags(p: &mut Probe) -> Result<()> {
         seen as char
     ));
     p.expect(seen == b'W', "the mapping did not see the write");
+    // MS_INVALIDATE asks that other mappings of the file drop what they hold. The one kind
+    // that can hold something else than the page cache is a private copy.
+    // SAFETY: as for `map`.
+    let private = unsafe { Mapping::new(page, RW, libc::MAP_PRIVATE, Some(file.as_fd()), 0) }
+        .context("mmap MAP_PRIVATE")?;
+    // SAFETY: inside the private mapping; the store gives it a copy of the page of its own.
+    unsafe { private.as_ptr().write_volatile(b'P') };
+    file.write_at(b"V", 0).context("pwrite")?;
+    let flags = libc::MS_SYNC | libc::MS_INVALIDATE;
+    // SAFETY: msync of this program's shared mapping.
+    let rc = unsafe { libc::msync(base, page, flags) };
+    // SAFETY: inside the private mapping.
+    let kept = unsafe { private.as_ptr().read_volatile() };
+    p.show("a MAP_PRIVATE mapping of the file stores 'P' (a copy of its own); pwrite 'V'");
+    p.show(format!(
+        "msync(the shared mapping, MS_SYNC | MS_INVALIDATE) = {rc}; the private copy reads '{}'",
+        kept as char
+    ));
+    p.expect(
+        rc == 0 && kept == b'P',
+        "MS_INVALIDATE failed, or changed the private copy",
+    );
+    // A locked mapping: MAP_LOCKED rather than mlock, which AddressSanitizer turns into a
+    // call that does nothing.
+    // SAFETY: as for `map`; unmapped when dropped.
+    let locked = unsafe {
+        Mapping::new(
+            page,
+            RW,
+            libc::MAP_SHARED | libc::MAP_LOCKED,
+            Some(file.as_fd()),
+            0,
+        )
+    }
+    .context("mmap MAP_LOCKED")?;
+    let flags = libc::MS_ASYNC | libc::MS_INVALIDATE;
+    // SAFETY: msync of this program's mapping.
+    let rc = unsafe { libc::msync(locked.as_ptr().cast(), page, flags) };
+    let busy: std::io::Result<()> = if rc == -1 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    };
+    p.show(format!(
+        "a MAP_SHARED | MAP_LOCKED mapping: msync(MS_ASYNC | MS_INVALIDATE) {}",
+        outcome(&busy)
+    ));
+    p.expect(
+        busy.err().and_then(|e| e.raw_os_error()) == Some(libc::EBUSY),
+        "no EBUSY on a locked mapping",
+    );
     Ok(())
 }
 
@@ -344,7 +625,7 @@ fn size_not_data(p: &mut Probe) -> Result<()> {
     let page = common::page_size();
     let file = disk_file(0)?;
     file.set_len(page as u64).context("ftruncate")?;
-    p.show("open(O_CREAT) a new file, ftruncate(fd, page size); no write");
+    p.show("a new, empty file; ftruncate(fd, page size); no write");
     // SAFETY: the file is one page; touched through raw pointers only.
     let map = unsafe { Mapping::new(page, RW, libc::MAP_SHARED, Some(file.as_fd()), 0) }
         .context("mmap")?;
@@ -385,8 +666,15 @@ fn not_every_file(p: &mut Probe) -> Result<()> {
             .open(path)
     };
     let regular = disk_file(4096)?;
+    let on_tmpfs = tempfile::tempfile_in("/dev/shm").context("open a file in /dev/shm")?;
+    on_tmpfs.set_len(4096).context("ftruncate")?;
     let files: Vec<(&str, std::io::Result<std::os::fd::OwnedFd>, Option<i32>)> = vec![
         ("a regular file", regular.try_clone().map(Into::into), None),
+        (
+            "a file on tmpfs (/dev/shm)",
+            on_tmpfs.try_clone().map(Into::into),
+            None,
+        ),
         (
             "/dev/zero",
             open_nb("/dev/zero".as_ref()).map(Into::into),
@@ -413,6 +701,16 @@ fn not_every_file(p: &mut Probe) -> Result<()> {
         (
             "/proc/self/status",
             open_nb("/proc/self/status".as_ref()).map(Into::into),
+            Some(libc::ENODEV),
+        ),
+        (
+            "/proc/self/maps",
+            open_nb("/proc/self/maps".as_ref()).map(Into::into),
+            Some(libc::ENODEV),
+        ),
+        (
+            "/sys/devices/system/cpu/online",
+            open_nb("/sys/devices/system/cpu/online".as_ref()).map(Into::into),
             Some(libc::ENODEV),
         ),
         (
@@ -484,8 +782,13 @@ fn last_page_extended(p: &mut Probe) -> Result<()> {
     p.show(format!("ptr[page]: {next}"));
     let size = file.metadata().context("fstat")?.len();
     p.show(format!("the file is still {size} bytes"));
+    let mut byte = [0u8; 1];
+    let n = file.read_at(&mut byte, page as u64 - 1).context("pread")?;
+    p.show(format!(
+        "pread(fd, 1 byte, offset page - 1) = {n}: the end of the file"
+    ));
     p.expect(
-        last == "0" && next == "SIGSEGV" && size == 100,
+        last == "0" && next == "SIGSEGV" && size == 100 && n == 0,
         "the page was not extended as said",
     );
     Ok(())

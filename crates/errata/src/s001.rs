@@ -3,7 +3,7 @@
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
-use common::{Context, Fork, Mapping, Result, exit_child, fork, waitpid};
+use common::{Child, Context, Fork, Mapping, Result, exit_child, fork, waitpid};
 
 use crate::probe::{Entry, Probe, disk_file, outcome, reserve_and_map, touch};
 
@@ -16,7 +16,8 @@ pub const ENTRIES: &[Entry] = &[
     },
     Entry {
         id: "001-2",
-        claim: "\"The disk file is the bridge: data goes to the disk and from there to the other process\"",
+        claim: "\"The disk file is the bridge: data goes to the disk and from there to the other \
+                process\"",
         run: no_disk_needed,
     },
     Entry {
@@ -36,7 +37,8 @@ pub const ENTRIES: &[Entry] = &[
     },
     Entry {
         id: "001-6",
-        claim: "\"For IPC, map PROT_READ | PROT_WRITE; the file's open mode must equal the mapping's\"",
+        claim: "\"For IPC, map PROT_READ | PROT_WRITE; the file's open mode must equal the \
+                mapping's\"",
         run: open_modes,
     },
     Entry {
@@ -182,11 +184,13 @@ fn whole_pages(p: &mut Probe) -> Result<()> {
 }
 
 /// 001-4: 0 is a valid offset; an offset that is not a multiple of the page size is EINVAL;
-/// a negative one is EINVAL too unless it is page-aligned, which gives EOVERFLOW.
+/// a negative one is EINVAL too unless it is page-aligned, which gives EOVERFLOW: read as an
+/// unsigned number it lies past the largest file size, like the largest page-aligned positive
+/// offset, while 2^62, far past the end of the file but not of the largest one, maps.
 fn offset_rules(p: &mut Probe) -> Result<()> {
     let page = common::page_size();
     let file = disk_file(2 * page as u64)?;
-    let cases: [(&str, libc::off_t, Option<i32>); 5] = [
+    let cases: [(&str, libc::off_t, Option<i32>); 7] = [
         ("0", 0, None),
         ("the page size", page as libc::off_t, None),
         ("100", 100, Some(libc::EINVAL)),
@@ -194,6 +198,12 @@ fn offset_rules(p: &mut Probe) -> Result<()> {
         (
             "minus the page size",
             -(page as libc::off_t),
+            Some(libc::EOVERFLOW),
+        ),
+        ("2^62", 1 << 62, None),
+        (
+            "2^63 minus the page size",
+            libc::off_t::MAX - page as libc::off_t + 1,
             Some(libc::EOVERFLOW),
         ),
     ];
@@ -407,37 +417,72 @@ fn munmap_ranges(p: &mut Probe) -> Result<()> {
     Ok(())
 }
 
-/// 001-8: a load never waits for the writer: it finds what is there now, here the zero of a
-/// record not yet written. Nothing but the program's own ordering makes it wait.
+/// 001-8: a load never waits for the writer, where a pipe's `read` would: it finds what is
+/// there now, nothing yet or half a record. Only the programs' own ordering (here a pipe the
+/// writer and the reader pass turns through) makes the reader wait.
 fn loads_do_not_wait(p: &mut Probe) -> Result<()> {
+    use std::io::{Read, Write};
+    let (mut empty, _writer) = std::io::pipe().context("pipe")?;
+    // SAFETY: fcntl on a descriptor this function owns.
+    if unsafe { libc::fcntl(empty.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) } == -1 {
+        return Err(common::Error::last_os_error("fcntl"));
+    }
+    let got = empty.read(&mut [0u8; 1]);
+    p.show(format!(
+        "read(an empty pipe, O_NONBLOCK) {}: without O_NONBLOCK it waits for data",
+        outcome(&got)
+    ));
+    p.expect(
+        got.err().and_then(|e| e.raw_os_error()) == Some(libc::EAGAIN),
+        "the empty pipe did not say EAGAIN",
+    );
     let page = common::page_size();
-    // SAFETY: a fresh shared anonymous page.
+    // SAFETY: a fresh shared anonymous page, holding a record of two bytes.
     let map = unsafe { Mapping::new(page, RW, libc::MAP_SHARED | libc::MAP_ANONYMOUS, None, 0) }
         .context("mmap")?;
-    let base = map.as_ptr();
-    let (mut rx, mut tx) = std::io::pipe().context("pipe")?;
+    let (first, second) = (map.as_ptr(), map.as_ptr().wrapping_add(1));
+    // The writer gives the reader its turns through one pipe, and reads what it saw from another.
+    let (mut turn_rx, mut turn_tx) = std::io::pipe().context("pipe")?;
+    let (mut seen_rx, mut seen_tx) = std::io::pipe().context("pipe")?;
     // SAFETY: this program starts no threads; the child ends with exit_child.
     match unsafe { fork() }.context("fork")? {
         Fork::Child => {
-            use std::io::Write;
-            // SAFETY: one page of the shared mapping; the parent stores only after the byte.
-            let seen = unsafe { base.read_volatile() };
-            let ok = tx.write_all(&[seen]).is_ok();
+            // The reader: loads the record, reports what it found, waits for its turn, again.
+            let mut turn = [0u8];
+            let ok = (0..2).all(|_| {
+                // SAFETY: the record's two bytes, in the shared page; the writer stores only
+                // while this reader waits for its turn.
+                let seen = [first, second].map(|field| unsafe { field.read_volatile() });
+                seen_tx.write_all(&seen).is_ok() && turn_rx.read_exact(&mut turn).is_ok()
+            });
             exit_child(if ok { 0 } else { 1 })
         }
         Fork::Parent(pid) => {
-            use std::io::Read;
-            drop(tx);
-            let mut seen = [0u8];
-            rx.read_exact(&mut seen).context("read pipe")?;
-            // SAFETY: as above; the child has read already.
-            unsafe { base.write_volatile(1) };
-            let ok = waitpid(pid).context("waitpid")?.success();
+            let child = Child::new(pid);
+            drop((seen_tx, turn_rx));
+            let mut seen = [[0u8; 2]; 2];
+            seen_rx.read_exact(&mut seen[0]).context("read pipe")?;
+            // SAFETY: the record's first byte; the reader waits for its turn.
+            unsafe { first.write_volatile(1) };
+            turn_tx.write_all(&[0]).context("write pipe")?;
+            seen_rx.read_exact(&mut seen[1]).context("read pipe")?;
+            // SAFETY: the record's second byte; the reader waits for its turn again.
+            unsafe { second.write_volatile(2) };
+            turn_tx.write_all(&[0]).context("write pipe")?;
+            let ok = child.wait().context("waitpid")?.success();
             p.show(format!(
-                "the reader loads before the writer stores 1: it reads {} at once, no wait",
-                seen[0]
+                "the reader loads a record of two fields before the writer stores: {} and {}, \
+                 at once",
+                seen[0][0], seen[0][1]
             ));
-            p.expect(ok && seen[0] == 0, "the load waited or saw the store");
+            p.show(format!(
+                "the writer stores the first field only; the reader loads {} and {}: half a record",
+                seen[1][0], seen[1][1]
+            ));
+            p.expect(
+                ok && seen == [[0, 0], [1, 0]],
+                "the loads waited, or saw something else",
+            );
         }
     }
     Ok(())
