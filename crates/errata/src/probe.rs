@@ -168,3 +168,49 @@ pub fn page_faults() -> u64 {
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
     (usage.ru_minflt + usage.ru_majflt) as u64
 }
+
+/// `PROT_READ | PROT_WRITE`.
+pub const RW: libc::c_int = libc::PROT_READ | libc::PROT_WRITE;
+
+/// A `MAP_SHARED | MAP_ANONYMOUS` mapping of `len` bytes (the parent-and-child kind).
+pub fn shared_anon(len: usize) -> Result<Mapping> {
+    // SAFETY: a fresh mapping, touched only through raw pointers by the probes.
+    unsafe { Mapping::new(len, RW, libc::MAP_SHARED | libc::MAP_ANONYMOUS, None, 0) }
+        .context("mmap MAP_SHARED | MAP_ANONYMOUS")
+}
+
+/// Forks; the child runs `child` and exits 0 when it returns true. Returns the child's success.
+pub fn in_child(child: impl FnOnce() -> bool) -> Result<bool> {
+    // SAFETY: this program starts no threads; the child ends with exit_child.
+    match unsafe { common::fork() }.context("fork")? {
+        common::Fork::Child => common::exit_child(if child() { 0 } else { 1 }),
+        common::Fork::Parent(pid) => Ok(common::waitpid(pid).context("waitpid")?.success()),
+    }
+}
+
+/// A POSIX shm object a probe made, under a random name, `len` bytes reserved; unlinked when
+/// dropped.
+#[derive(Debug)]
+pub struct Object {
+    /// Its name, `/shm-by-example.errata.RANDOM`.
+    pub name: String,
+    /// The descriptor `shm_open` returned.
+    pub fd: std::os::fd::OwnedFd,
+    _gone: common::posix::Created,
+}
+
+impl Object {
+    /// `shm_open(O_CREAT | O_EXCL | O_RDWR, 0600)`, then `posix_fallocate(len)`.
+    pub fn create(len: usize) -> Result<Object> {
+        use std::os::fd::AsFd;
+        let name = format!("/shm-by-example.errata.{:08x}", common::random_u32());
+        let cname =
+            std::ffi::CString::new(name.clone()).map_err(|_| common::Error::msg(&name, "NUL"))?;
+        let fd =
+            common::posix::shm_open(&cname, libc::O_CREAT | libc::O_EXCL | libc::O_RDWR, 0o600)
+                .with_context(|| format!("shm_open {name}"))?;
+        let _gone = common::posix::Created::new(&cname);
+        common::file::reserve(fd.as_fd(), len).context("posix_fallocate")?;
+        Ok(Object { name, fd, _gone })
+    }
+}

@@ -4,10 +4,11 @@ use std::io::{Read, Seek, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::FileExt;
 
-use common::{Context, Error, Fork, Mapping, Result, exit_child, fork, waitpid};
+use common::{Context, Error, Fork, Mapping, Result, exit_child, fork};
 
 use crate::probe::{
-    Entry, Probe, disk_file, errno_name, outcome, page_faults, reserve_and_map, touch,
+    Entry, Probe, RW, disk_file, errno_name, in_child, outcome, page_faults, reserve_and_map,
+    shared_anon, touch,
 };
 
 /// Seed 000's entries, in the chapter's order.
@@ -70,28 +71,10 @@ pub const ENTRIES: &[Entry] = &[
     },
 ];
 
-const RW: libc::c_int = libc::PROT_READ | libc::PROT_WRITE;
-
-/// A shared anonymous mapping of `len` bytes (the parent-and-child kind).
-fn shared_anon(len: usize) -> Result<Mapping> {
-    // SAFETY: a fresh mapping, touched only through raw pointers below.
-    unsafe { Mapping::new(len, RW, libc::MAP_SHARED | libc::MAP_ANONYMOUS, None, 0) }
-        .context("mmap MAP_SHARED | MAP_ANONYMOUS")
-}
-
 /// A shared read-write mapping of the first `len` bytes of `file`.
 fn shared_file(file: &std::fs::File, len: usize) -> std::io::Result<Mapping> {
     // SAFETY: a fresh mapping, touched only through raw pointers.
     unsafe { Mapping::new(len, RW, libc::MAP_SHARED, Some(file.as_fd()), 0) }
-}
-
-/// Runs `child` in a forked child (exit status 0 when it returns `true`), waits for it.
-fn in_child(child: impl FnOnce() -> bool) -> Result<bool> {
-    // SAFETY: this program starts no threads; the child ends with exit_child.
-    match unsafe { fork() }.context("fork")? {
-        Fork::Child => exit_child(if child() { 0 } else { 1 }),
-        Fork::Parent(pid) => Ok(waitpid(pid).context("waitpid")?.success()),
-    }
 }
 
 /// What `/proc/self/io` counts of a process's `read` and `write` calls (`syscr`, `syscw`) and

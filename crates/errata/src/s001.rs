@@ -3,9 +3,9 @@
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
-use common::{Child, Context, Fork, Mapping, Result, exit_child, fork, waitpid};
+use common::{Child, Context, Fork, Mapping, Result, exit_child, fork};
 
-use crate::probe::{Entry, Probe, disk_file, outcome, reserve_and_map, touch};
+use crate::probe::{Entry, Probe, RW, disk_file, in_child, outcome, reserve_and_map, touch};
 
 /// Seed 001's entries, in the chapter's order.
 pub const ENTRIES: &[Entry] = &[
@@ -53,21 +53,10 @@ pub const ENTRIES: &[Entry] = &[
     },
 ];
 
-const RW: libc::c_int = libc::PROT_READ | libc::PROT_WRITE;
-
 /// A shared mapping of the whole of `file` (`len` bytes).
 fn map_file(file: &std::fs::File, len: usize, prot: libc::c_int) -> std::io::Result<Mapping> {
     // SAFETY: the file covers `len` bytes; the mapping is touched through raw pointers only.
     unsafe { Mapping::new(len, prot, libc::MAP_SHARED, Some(file.as_fd()), 0) }
-}
-
-/// Forks; the child runs `child` and exits 0 when it returns true. Returns the child's success.
-fn in_child(child: impl FnOnce() -> bool) -> Result<bool> {
-    // SAFETY: this program starts no threads; the child ends with exit_child.
-    match unsafe { fork() }.context("fork")? {
-        Fork::Child => exit_child(if child() { 0 } else { 1 }),
-        Fork::Parent(pid) => Ok(waitpid(pid).context("waitpid")?.success()),
-    }
 }
 
 /// 001-1: two mappings of one file, at two addresses, are one copy of the data: a store
@@ -312,7 +301,9 @@ fn open_modes(p: &mut Probe) -> Result<()> {
         .or_else(|_| tempfile::tempdir())
         .context("mkdtemp")?;
     let path = dir.path().join("f");
-    std::fs::write(&path, vec![0u8; page]).context("write")?;
+    // A new file (O_EXCL, no symlink followed) in this probe's own directory.
+    std::io::Write::write_all(&mut common::file::create(&path, 0o600)?, &vec![0u8; page])
+        .context("write")?;
     let open = |read: bool, write: bool, append: bool| {
         std::fs::OpenOptions::new()
             .read(read)

@@ -7,7 +7,10 @@ use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
 
 use common::{Child, Context, Error, Fork, Mapping, Result, exit_child, fork, waitpid};
 
-use crate::probe::{Entry, Probe, disk_file, errno_name, outcome, reserve_and_map, touch};
+use crate::probe::{
+    Entry, Object, Probe, RW, disk_file, errno_name, in_child, outcome, reserve_and_map,
+    shared_anon, touch,
+};
 
 /// Seed 002's entries, in the chapter's order, then its programs' bugs.
 pub const ENTRIES: &[Entry] = &[
@@ -79,23 +82,6 @@ pub const ENTRIES: &[Entry] = &[
         run: reader_given_a_fifo,
     },
 ];
-
-const RW: libc::c_int = libc::PROT_READ | libc::PROT_WRITE;
-
-fn shared_anon(len: usize) -> Result<Mapping> {
-    // SAFETY: a fresh mapping, touched only through raw pointers.
-    unsafe { Mapping::new(len, RW, libc::MAP_SHARED | libc::MAP_ANONYMOUS, None, 0) }
-        .context("mmap MAP_SHARED | MAP_ANONYMOUS")
-}
-
-/// Forks; the child runs `child` and exits 0 when it returns true. Returns the child's success.
-fn in_child(child: impl FnOnce() -> bool) -> Result<bool> {
-    // SAFETY: this program starts no threads; the child ends with exit_child.
-    match unsafe { fork() }.context("fork")? {
-        Fork::Child => exit_child(if child() { 0 } else { 1 }),
-        Fork::Parent(pid) => Ok(waitpid(pid).context("waitpid")?.success()),
-    }
-}
 
 /// Whether a store of `value` at `base` by a child is what the parent then reads there.
 ///
@@ -337,15 +323,10 @@ fn not_only_a_regular_file(p: &mut Probe) -> Result<()> {
     let dev_zero = unsafe { Mapping::new(page, RW, libc::MAP_SHARED, Some(zero.as_fd()), 0) }
         .context("mmap /dev/zero")?;
     let anon = shared_anon(page)?;
-    let name = format!("/shm-by-example.errata.{:08x}", common::random_u32());
-    let cname = std::ffi::CString::new(name.clone()).map_err(|_| Error::msg(&name, "NUL"))?;
-    let fd = common::posix::shm_open(&cname, libc::O_CREAT | libc::O_EXCL | libc::O_RDWR, 0o600)
-        .with_context(|| format!("shm_open {name}"))?;
-    let _gone = common::posix::Created::new(&cname);
-    common::file::reserve(fd.as_fd(), page).context("posix_fallocate")?;
+    let shm = Object::create(page)?;
     // SAFETY: the object is one page, reserved.
-    let object =
-        unsafe { Mapping::new(page, RW, libc::MAP_SHARED, Some(fd.as_fd()), 0) }.context("mmap")?;
+    let object = unsafe { Mapping::new(page, RW, libc::MAP_SHARED, Some(shm.fd.as_fd()), 0) }
+        .context("mmap")?;
     for (what, map) in [
         ("MAP_SHARED of /dev/zero", &dev_zero),
         ("MAP_SHARED | MAP_ANONYMOUS", &anon),

@@ -6,7 +6,7 @@ use std::os::fd::AsFd;
 
 use common::{Context, Error, Mapping, Result};
 
-use crate::probe::{Entry, Probe, errno_name, outcome, reserve_and_map, touch};
+use crate::probe::{Entry, Object, Probe, errno_name, outcome, reserve_and_map, touch};
 
 /// Seed 003's entries, in the chapter's order, then its programs' bug.
 pub const ENTRIES: &[Entry] = &[
@@ -105,26 +105,6 @@ fn result<T>(r: &std::io::Result<T>, ok: &str) -> String {
 /// The errno of a failed call, `None` for a success.
 fn errno<T>(r: &std::io::Result<T>) -> Option<i32> {
     r.as_ref().err().and_then(|e| e.raw_os_error())
-}
-
-/// A POSIX object this probe made, under a random name; unlinked when dropped.
-struct Object {
-    name: String,
-    fd: std::os::fd::OwnedFd,
-    _gone: common::posix::Created,
-}
-
-impl Object {
-    fn create(len: usize) -> Result<Object> {
-        let name = format!("/shm-by-example.errata.{:08x}", common::random_u32());
-        let cname = CString::new(name.clone()).map_err(|_| Error::msg(&name, "NUL"))?;
-        let fd =
-            common::posix::shm_open(&cname, libc::O_CREAT | libc::O_EXCL | libc::O_RDWR, 0o600)
-                .with_context(|| format!("shm_open {name}"))?;
-        let _gone = common::posix::Created::new(&cname);
-        common::file::reserve(fd.as_fd(), len).context("posix_fallocate")?;
-        Ok(Object { name, fd, _gone })
-    }
 }
 
 /// 003-1: MAP_FAILED is (void *) -1, a pointer that is not NULL. The section's reader given

@@ -5,7 +5,7 @@ use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 
 use common::{Context, Error, Fork, Mapping, Result, exit_child, fork, waitpid};
 
-use crate::probe::{Entry, Probe, disk_file, errno_name, outcome};
+use crate::probe::{Entry, Object, Probe, RW, disk_file, errno_name, in_child, outcome};
 use crate::s003::Segment;
 
 /// Seed 004's entries, in the chapter's order.
@@ -62,17 +62,6 @@ pub const ENTRIES: &[Entry] = &[
     },
 ];
 
-const RW: libc::c_int = libc::PROT_READ | libc::PROT_WRITE;
-
-/// Forks; the child runs `child` and exits 0 when it returns true. Returns the child's success.
-fn in_child(child: impl FnOnce() -> bool) -> Result<bool> {
-    // SAFETY: this program starts no threads; the child ends with exit_child.
-    match unsafe { fork() }.context("fork")? {
-        Fork::Child => exit_child(if child() { 0 } else { 1 }),
-        Fork::Parent(pid) => Ok(waitpid(pid).context("waitpid")?.success()),
-    }
-}
-
 /// Whether a byte `base` points to, stored by a child, is what the parent reads after.
 fn crosses(base: *mut u8, value: u8) -> Result<bool> {
     // SAFETY: `base` is the start of a shared region of this program's; the parent reads after
@@ -96,15 +85,10 @@ fn three_ways(p: &mut Probe) -> Result<()> {
     // SAFETY: the file is one page.
     let mapped = unsafe { Mapping::new(page, RW, libc::MAP_SHARED, Some(file.as_fd()), 0) }
         .context("mmap")?;
-    let name = format!("/shm-by-example.errata.{:08x}", common::random_u32());
-    let cname = std::ffi::CString::new(name.clone()).map_err(|_| Error::msg(&name, "NUL"))?;
-    let fd = common::posix::shm_open(&cname, libc::O_CREAT | libc::O_EXCL | libc::O_RDWR, 0o600)
-        .with_context(|| format!("shm_open {name}"))?;
-    let _gone = common::posix::Created::new(&cname);
-    common::file::reserve(fd.as_fd(), page).context("posix_fallocate")?;
+    let shm = Object::create(page)?;
     // SAFETY: the object is one page, reserved.
-    let posix =
-        unsafe { Mapping::new(page, RW, libc::MAP_SHARED, Some(fd.as_fd()), 0) }.context("mmap")?;
+    let posix = unsafe { Mapping::new(page, RW, libc::MAP_SHARED, Some(shm.fd.as_fd()), 0) }
+        .context("mmap")?;
     for (what, base) in [
         ("System V (shmget, shmat)", at.as_ptr()),
         ("mmap of a file", mapped.as_ptr()),

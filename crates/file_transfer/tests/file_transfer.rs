@@ -134,7 +134,8 @@ fn an_interrupted_transfer_leaves_no_output_and_no_child() {
         let bg = slow_run(&input, &output);
         let client = client_of(&bg);
         testkit::kill(client, libc::SIGSTOP);
-        std::thread::sleep(Duration::from_millis(100));
+        // The pipe fills: the server goes to sleep in poll, waiting for room.
+        wait_until_asleep(bg.pid());
         testkit::kill(bg.pid(), signo);
         let start = std::time::Instant::now();
         let out = bg.finish();
@@ -169,6 +170,24 @@ fn a_killed_client_is_one_line_and_no_output() {
         "{err}"
     );
     assert!(!output.exists(), "the output was left behind");
+}
+
+/// Returns once `pid` is asleep (state `S` in /proc/PID/stat), or panics after 5 s.
+fn wait_until_asleep(pid: libc::pid_t) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(5) {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next())
+            == Some("S")
+        {
+            return;
+        }
+        std::thread::yield_now();
+    }
+    panic!("{pid} never waited");
 }
 
 /// The pids whose parent is `pid`, from /proc.
