@@ -9,6 +9,8 @@
 //!
 //! Unlike C's `ERR_EXIT`, the error travels up with `?` first, so every guard on the way
 //! (a mapping, an attached segment, a shm name) is dropped before the process exits.
+//!
+//! [`err_exit!`]: crate::err_exit!
 
 use std::fmt;
 use std::io::{self, Write};
@@ -40,6 +42,8 @@ impl Error {
     /// The program was told to stop by `signo` (SIGINT, SIGTERM, SIGHUP) while it waited.
     /// [`err_exit!`] prints nothing for it and re-raises the signal, once every guard between
     /// the wait and `main` has cleaned up.
+    ///
+    /// [`err_exit!`]: crate::err_exit!
     pub fn signal(signo: i32) -> Self {
         let name = crate::signal::name(signo);
         Error {
@@ -122,6 +126,8 @@ impl<T> Context<T> for io::Result<T> {
 
 /// Prints `prog: err` on stderr and exits with status 1; an interruption instead ends the
 /// process by its signal, silently, as an uncaught signal would. Use it through [`err_exit!`].
+///
+/// [`err_exit!`]: crate::err_exit!
 pub fn exit_with(prog: &str, err: &Error) -> ! {
     // What the program printed before the error stays in order with it.
     let _ = io::stdout().flush();
@@ -148,6 +154,22 @@ macro_rules! err_exit {
     ($err:expr) => {
         $crate::error::exit_with($crate::error::program_name(env!("CARGO_BIN_NAME")), &$err)
     };
+}
+
+/// `main` of a program that needs what only Linux has, elsewhere: one line naming the
+/// program, what it needs and the system it is on (`ipc_bench: needs Linux (futex(2));
+/// this is macos`), exit 1.
+#[macro_export]
+macro_rules! linux_only {
+    ($needs:expr) => {{
+        let prog = $crate::error::program_name(env!("CARGO_BIN_NAME"));
+        eprintln!(
+            "{prog}: needs Linux ({}); this is {}",
+            $needs,
+            std::env::consts::OS
+        );
+        std::process::exit(1)
+    }};
 }
 
 /// The name a program prints in its errors: `bin`, less the `exNN_` of a porting exercise's

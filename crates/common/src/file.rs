@@ -132,6 +132,26 @@ pub(crate) fn not_regular(fd: BorrowedFd<'_>) -> io::Result<()> {
     Err(io::Error::other(format!("not a regular file ({what})")))
 }
 
+/// `fstatfs(fd)`: whether the file lives on a tmpfs (`/dev/shm`, often `/tmp`), whose pages
+/// are never written back to a disk. Linux names the filesystem by a number (`f_type`,
+/// `TMPFS_MAGIC`), macOS and FreeBSD by a name (`f_fstypename`, `"tmpfs"`).
+pub fn on_tmpfs(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    let mut sfs = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: `sfs` is a writable statfs-sized buffer; a bad descriptor is reported as EBADF.
+    if unsafe { libc::fstatfs(fd.as_raw_fd(), sfs.as_mut_ptr()) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fstatfs succeeded, so it filled `sfs`.
+    let sfs = unsafe { sfs.assume_init() };
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[allow(clippy::unnecessary_cast)] // f_type is i64 on glibc x86-64, u32 or i32 elsewhere
+    let tmpfs = sfs.f_type as i64 == libc::TMPFS_MAGIC as i64;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    // SAFETY: f_fstypename is a NUL-terminated name inside the structure.
+    let tmpfs = unsafe { std::ffi::CStr::from_ptr(sfs.f_fstypename.as_ptr()) } == c"tmpfs";
+    Ok(tmpfs)
+}
+
 /// `posix_fallocate(fd, 0, len)`: reserve the blocks for the first `len` bytes, growing the
 /// file to `len` if it is shorter. After it, stores into a mapping of those bytes cannot fail
 /// for want of space; without it, on a full filesystem, the first store raises SIGBUS.
@@ -140,6 +160,7 @@ pub(crate) fn not_regular(fd: BorrowedFd<'_>) -> io::Result<()> {
 /// ([`crate::default_signals`]).
 pub fn reserve(fd: BorrowedFd<'_>, len: usize) -> io::Result<()> {
     let len = libc::off_t::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
+    #[cfg(not(target_os = "macos"))]
     loop {
         // SAFETY: posix_fallocate takes plain values; a bad descriptor is reported as EBADF.
         // It returns the error number instead of setting errno.
@@ -147,9 +168,26 @@ pub fn reserve(fd: BorrowedFd<'_>, len: usize) -> io::Result<()> {
             0 => return Ok(()),
             // A signal's handler ran during a long reservation (tmpfs checks): try again.
             libc::EINTR => continue,
+            // FreeBSD: ZFS cannot reserve (copy on write). Size the file, as macOS does.
+            #[cfg(target_os = "freebsd")]
+            libc::EINVAL | libc::EOPNOTSUPP => return grow(fd, len),
             errno => return Err(io::Error::from_raw_os_error(errno)),
         }
     }
+    // macOS has no posix_fallocate, and its POSIX shm objects take one ftruncate only:
+    // size the object if it is shorter, reserving nothing.
+    #[cfg(target_os = "macos")]
+    grow(fd, len)
+}
+
+/// `ftruncate(fd, len)` if the file is shorter than `len`: where nothing can be reserved.
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+fn grow(fd: BorrowedFd<'_>, len: libc::off_t) -> io::Result<()> {
+    let file = File::from(fd.try_clone_to_owned()?);
+    if file.metadata()?.len() < len as u64 {
+        file.set_len(len as u64)?;
+    }
+    Ok(())
 }
 
 /// Whether the file has a hole below its size: `lseek(fd, 0, SEEK_HOLE)` finds one before
@@ -275,6 +313,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn a_hole_is_seen_even_with_blocks_past_the_end() {
         let d = dir();
         let file = create(&d.path().join("f"), 0o600).unwrap();

@@ -17,6 +17,8 @@
 //! - [`default_signals`]: `prog | head` ends the program quietly, as it ends a C program, and
 //!   a file past `ulimit -f` is an error (`File too large`), not a death by SIGXFSZ.
 //! - [`random_u32`]: the random part of a unique name (a pid alone is not unique).
+//!
+//! [`file`]: mod@file
 #![cfg(unix)]
 
 pub mod error;
@@ -52,22 +54,19 @@ pub fn default_signals() {
     unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
 }
 
-/// 32 random bits from the kernel (`getrandom`), for names that must not collide: a pid is
-/// unique only in its PID namespace, and containers that share System V IPC or `/dev/shm`
-/// have PID namespaces of their own.
+/// 32 random bits from the kernel (the getrandom crate: `getrandom(2)` on Linux and
+/// FreeBSD, `getentropy` on macOS), for names that must not collide: a pid is unique only in
+/// its PID namespace, and containers that share System V IPC or `/dev/shm` have PID
+/// namespaces of their own.
 pub fn random_u32() -> u32 {
-    let mut buf = [0u8; 4];
-    // SAFETY: `buf` is a writable buffer of exactly the length passed.
-    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
-    if n != 4 {
-        // getrandom only fails before the kernel's pool is ready, at early boot. Mix the
-        // time and pid instead: still not the pid alone.
+    getrandom::u32().unwrap_or_else(|_| {
+        // It only fails before the kernel's pool is ready, at early boot. Mix the time and
+        // pid instead: still not the pid alone.
         let t = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        return t ^ std::process::id().rotate_left(16);
-    }
-    u32::from_ne_bytes(buf)
+        t ^ std::process::id().rotate_left(16)
+    })
 }
 
 /// The size of a page, from `sysconf(_SC_PAGESIZE)`: 4096 on x86-64, 16384 on Apple silicon

@@ -14,6 +14,11 @@ use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 /// flag); the `fstat` after it refuses the FIFO, a directory (`/..`) or a device with
 /// `not a regular file (a FIFO)`.
 pub fn shm_open(name: &CStr, oflag: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
+    // macOS declares `shm_open(const char *, int, ...)`: the mode goes through C's `...`,
+    // where its 16-bit `mode_t` is promoted to `unsigned int`. Rust does not promote: pass
+    // the promoted type, or the callee reads 16 bits of garbage.
+    #[cfg(target_os = "macos")]
+    let mode = libc::c_uint::from(mode);
     // SAFETY: `name` is a NUL-terminated string.
     let fd = unsafe { libc::shm_open(name.as_ptr(), oflag | libc::O_NONBLOCK, mode) };
     if fd == -1 {

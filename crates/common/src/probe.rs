@@ -49,8 +49,7 @@ pub unsafe fn probe(addr: *mut u8, write: Option<u8>) -> io::Result<Outcome> {
                 unsafe { libc::signal(signo, libc::SIG_DFL) };
             }
             // A fault here is the expected answer, not a crash to keep: no core dump.
-            // SAFETY: prctl(PR_SET_DUMPABLE) takes plain values.
-            unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+            no_core_dump();
             // SAFETY: the caller guarantees `addr` is in a mapping of this program's, so the
             // access either succeeds or raises SIGBUS/SIGSEGV, which ends this child before
             // the read returns. Volatile: the access must happen, exactly once, here.
@@ -69,5 +68,25 @@ pub unsafe fn probe(addr: *mut u8, write: Option<u8>) -> io::Result<Outcome> {
                 (None, None) => Err(io::Error::other(format!("probe child: {status}"))),
             }
         }
+    }
+}
+
+/// No core dump for this process: `prctl(PR_SET_DUMPABLE, 0)` on Linux (it holds even where
+/// `core_pattern` pipes cores to a collector, which ignores `RLIMIT_CORE`), elsewhere
+/// `setrlimit(RLIMIT_CORE, 0)`.
+fn no_core_dump() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(PR_SET_DUMPABLE) takes plain values.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0)
+    };
+    #[cfg(not(target_os = "linux"))]
+    {
+        let zero = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `zero` is an initialised rlimit.
+        unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) };
     }
 }

@@ -28,6 +28,21 @@ pub fn shmctl_stat(shmid: libc::c_int) -> io::Result<libc::shmid_ds> {
     Ok(unsafe { buf.assume_init() })
 }
 
+/// The key in an `ipc_perm` (IPC_STAT's `shm_perm`): every C library names the field its
+/// own way, `__key` (glibc), `__ipc_perm_key` (musl, in the libc crate), `_key` (macOS),
+/// `key` (FreeBSD).
+pub fn key_of(perm: &libc::ipc_perm) -> libc::key_t {
+    #[cfg(all(target_os = "linux", not(target_env = "musl")))]
+    return perm.__key;
+    #[cfg(all(target_os = "linux", target_env = "musl"))]
+    #[allow(deprecated)] // the libc crate will rename it `__key`
+    return perm.__ipc_perm_key;
+    #[cfg(target_vendor = "apple")]
+    return perm._key;
+    #[cfg(target_os = "freebsd")]
+    return perm.key;
+}
+
 /// `shmctl(shmid, IPC_RMID, NULL)`: marks the segment for removal. It goes once the last
 /// process detaches; until then it stays attached where it is, under key 0 (IPC_PRIVATE).
 pub fn shmctl_rmid(shmid: libc::c_int) -> io::Result<()> {

@@ -17,15 +17,29 @@
 //! `errata --list` lists the entries, `errata all` runs every probe.
 //! Exit status: 0 every probe holds, 1 one does not (or a call it needs failed), 2 bad arguments.
 
+#[cfg(not(target_os = "linux"))]
+fn main() {
+    common::linux_only!("its probes check the Linux kernel's own behaviour")
+}
+
+#[cfg(target_os = "linux")]
 mod probe;
+#[cfg(target_os = "linux")]
 mod s000;
+#[cfg(target_os = "linux")]
 mod s001;
+#[cfg(target_os = "linux")]
 mod s002;
+#[cfg(target_os = "linux")]
 mod s003;
+#[cfg(target_os = "linux")]
 mod s004;
 
+#[cfg(target_os = "linux")]
 use clap::Parser;
+#[cfg(target_os = "linux")]
 use common::{Error, Interrupts, err_exit, usage_error};
+#[cfg(target_os = "linux")]
 use probe::{Entry, Probe};
 
 /// Run the probe behind an entry of the errata chapter and print its evidence.
@@ -35,6 +49,7 @@ use probe::{Entry, Probe};
     version,
     after_help = "The probes behind the book's errata of seeds 000 to 004.\nChapter: docs/src/errata.md"
 )]
+#[cfg(target_os = "linux")]
 struct Args {
     /// Entry ids (`001-4`), or `all`
     #[arg(value_name = "ID", required_unless_present = "list")]
@@ -46,6 +61,7 @@ struct Args {
 }
 
 /// Every entry, in the chapter's order.
+#[cfg(target_os = "linux")]
 fn entries() -> impl Iterator<Item = &'static Entry> {
     [
         s000::ENTRIES,
@@ -58,6 +74,7 @@ fn entries() -> impl Iterator<Item = &'static Entry> {
     .flatten()
 }
 
+#[cfg(target_os = "linux")]
 fn main() {
     common::default_signals();
     let args = Args::parse();

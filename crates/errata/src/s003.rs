@@ -201,6 +201,7 @@ fn no_umask(p: &mut Probe) -> Result<()> {
     unsafe { libc::umask(old) };
     let segment = made?;
     let ds = common::sysv::shmctl_stat(segment.0).context("shmctl IPC_STAT")?;
+    #[allow(clippy::useless_conversion)] // a u16 in glibc's ipc_perm, a u32 in musl's
     let seg_mode = u32::from(ds.shm_perm.mode) & 0o777;
     let file_mode = file
         .context("open")?
@@ -353,7 +354,8 @@ fn rmid_marks(p: &mut Probe) -> Result<()> {
     let dest = ds.shm_perm.mode & 0o1000 != 0; // SHM_DEST
     p.show(format!(
         "still attached: a store and a load give {v}; IPC_STAT: SHM_DEST {dest}, nattch {}, key {}",
-        ds.shm_nattch, ds.shm_perm.__key
+        ds.shm_nattch,
+        common::sysv::key_of(&ds.shm_perm)
     ));
     // SAFETY: a read-only attach by id of the marked segment, never touched.
     let again = unsafe { common::sysv::Attached::new(segment.0, 4096, libc::SHM_RDONLY) };
@@ -388,7 +390,7 @@ fn rmid_marks(p: &mut Probe) -> Result<()> {
         "the key still finds it",
     );
     p.expect(
-        v == 77 && dest && ds.shm_perm.__key == libc::IPC_PRIVATE,
+        v == 77 && dest && common::sysv::key_of(&ds.shm_perm) == libc::IPC_PRIVATE,
         "not marked as said",
     );
     p.expect(attached_again, "the marked segment could not be attached");
@@ -559,10 +561,8 @@ fn shmget_opens_too(p: &mut Probe) -> Result<()> {
     ));
     let keyless = match &a {
         Ok(id) => {
-            common::sysv::shmctl_stat(*id)
-                .context("shmctl IPC_STAT")?
-                .shm_perm
-                .__key
+            let ds = common::sysv::shmctl_stat(*id).context("shmctl IPC_STAT")?;
+            common::sysv::key_of(&ds.shm_perm)
         }
         Err(_) => -1,
     };

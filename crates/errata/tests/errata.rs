@@ -1,5 +1,7 @@
 //! Every probe of `errata` prints what `tests/transcripts/ID.txt` holds, and every entry of the
 //! errata chapter has a probe that its "See it" names.
+
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;

@@ -140,10 +140,28 @@ pub fn identical(input: &mut File, output: &mut File) -> io::Result<bool> {
 }
 
 /// `prctl(PR_SET_PDEATHSIG, SIGKILL)` in a forked child: it dies with its parent, even one
-/// killed by SIGKILL, and never writes on alone.
+/// killed by SIGKILL, and never writes on alone. FreeBSD: `procctl(PROC_PDEATHSIG_CTL)`.
+/// macOS has no such call: there the child finds its parent gone when the pipe or the
+/// handshake it waits on ends.
 pub fn die_with_parent() {
+    #[cfg(target_os = "linux")]
     // SAFETY: prctl(PR_SET_PDEATHSIG) takes plain values.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL)
+    };
+    #[cfg(target_os = "freebsd")]
+    {
+        let mut signo = libc::SIGKILL;
+        // SAFETY: PROC_PDEATHSIG_CTL reads one int through its last argument.
+        unsafe {
+            libc::procctl(
+                libc::P_PID,
+                0,
+                libc::PROC_PDEATHSIG_CTL,
+                (&raw mut signo).cast(),
+            )
+        };
+    }
 }
 
 /// `fcntl(fd, F_SETFL, O_NONBLOCK)`: a write that would block returns `EAGAIN` instead, so
@@ -196,6 +214,17 @@ pub fn send(
 #[derive(Debug)]
 pub struct NoSigpipe(());
 
+/// `sigpending` has SIGPIPE: a write hit a closed pipe while the signal was blocked.
+fn sigpipe_pending() -> bool {
+    let mut pending = sigpipe_set();
+    // SAFETY: `pending` is an initialised set for sigpending to overwrite.
+    if unsafe { libc::sigpending(&mut pending) } == -1 {
+        return false;
+    }
+    // SAFETY: `pending` is initialised.
+    unsafe { libc::sigismember(&pending, libc::SIGPIPE) == 1 }
+}
+
 fn sigpipe_set() -> libc::sigset_t {
     // SAFETY: an all-zero sigset_t is overwritten by sigemptyset.
     let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
@@ -225,12 +254,11 @@ impl NoSigpipe {
 impl Drop for NoSigpipe {
     fn drop(&mut self) {
         let set = sigpipe_set();
-        let zero = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: an initialised set and timeout; a pending SIGPIPE is taken, none is waited for.
-        unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &zero) };
+        if sigpipe_pending() {
+            let mut signo = 0;
+            // SAFETY: an initialised set; SIGPIPE is pending, so sigwait takes it at once.
+            unsafe { libc::sigwait(&set, &mut signo) };
+        }
         // SAFETY: an initialised set.
         unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
     }

@@ -783,7 +783,7 @@ impl Counter {
 /// (woken, timed out, the word already changed, EINTR) is fine: the caller looks again.
 fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) {
     let ts = libc::timespec {
-        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_sec: timeout.as_secs() as _,
         tv_nsec: timeout.subsec_nanos() as libc::c_long,
     };
     // SAFETY: `word` is a valid, aligned u32 for the call; `ts` lives across it.
@@ -812,7 +812,9 @@ fn deadline(d: Duration) -> Result<libc::timespec> {
     let now = realtime()?;
     let nsec = now.tv_nsec as u64 + u64::from(d.subsec_nanos());
     Ok(libc::timespec {
-        tv_sec: now.tv_sec + d.as_secs() as libc::time_t + (nsec / 1_000_000_000) as libc::time_t,
+        tv_sec: now
+            .tv_sec
+            .saturating_add((d.as_secs() + nsec / 1_000_000_000) as _),
         tv_nsec: (nsec % 1_000_000_000) as libc::c_long,
     })
 }

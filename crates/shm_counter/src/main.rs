@@ -32,13 +32,25 @@
 //!
 //! Exit status: 0 done, 1 a call failed (the message names it), 2 bad arguments.
 
+#[cfg(not(target_os = "linux"))]
+fn main() {
+    common::linux_only!("a futex(2) for its state word, robust mutexes")
+}
+
+#[cfg(target_os = "linux")]
 use std::path::PathBuf;
+#[cfg(target_os = "linux")]
 use std::time::Instant;
 
+#[cfg(target_os = "linux")]
 use clap::Parser;
+#[cfg(target_os = "linux")]
 use common::{Child, Context, Fork, Interrupts, Result, err_exit, exit_child, fork, usage_error};
+#[cfg(target_os = "linux")]
 use shm_counter::count::{ChildPeer, ParentPeer, count, per_increment, report};
+#[cfg(target_os = "linux")]
 use shm_counter::region::{Backing, Region};
+#[cfg(target_os = "linux")]
 use shm_counter::{Counter, MAX_LOOPS, Sync, dies, pair, parse_name};
 
 /// Two processes increment one counter in shared memory.
@@ -48,6 +60,7 @@ use shm_counter::{Counter, MAX_LOOPS, Sync, dies, pair, parse_name};
     version,
     after_help = "Ports the counter programs seed 000 (§2, §3) points to: UNP vol. 2's incr2.c, incr3.c,\nincr_map_anon.c. Chapter 7: docs/src/shm_counter.md"
 )]
+#[cfg(target_os = "linux")]
 struct Args {
     /// Increments each process makes (1 to 2^40)
     #[arg(long, value_name = "N", default_value_t = 100_000,
@@ -89,6 +102,7 @@ struct Args {
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg(target_os = "linux")]
 enum Role {
     /// Create the object, wait for the second, count, report, remove the object
     First,
@@ -96,6 +110,7 @@ enum Role {
     Second,
 }
 
+#[cfg(target_os = "linux")]
 fn main() {
     common::default_signals();
     let args = Args::parse();
@@ -114,6 +129,7 @@ fn main() {
     }
 }
 
+#[cfg(target_os = "linux")]
 fn run(args: &Args) -> Result<()> {
     // SIGINT and friends wait until this program has removed what it made (and its child).
     let interrupts = Interrupts::block().context("sigprocmask")?;
@@ -141,6 +157,7 @@ fn run(args: &Args) -> Result<()> {
 
 // ANCHOR: fork
 /// incr2.c, incr3.c, incr_map_anon.c: the counter in a region the child inherits.
+#[cfg(target_os = "linux")]
 fn parent_and_child(args: &Args, interrupts: &Interrupts) -> Result<()> {
     // ptr = mmap(...): the region, of the --backing kind.
     let mut region = Region::create(args.backing, args.file.as_deref(), args.name.as_deref())?;

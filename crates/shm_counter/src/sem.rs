@@ -125,9 +125,9 @@ pub fn semget_existing(key: libc::key_t, undo: bool) -> io::Result<Semaphore> {
     }
     // semctl(id, 0, IPC_STAT, &ds): never trust a set someone else may have made.
     // SAFETY: semid_ds is plain data; all zeros is a valid value for the kernel to overwrite.
-    let mut ds: libc::semid_ds = unsafe { std::mem::zeroed() };
+    let mut ds: semid_ds = unsafe { std::mem::zeroed() };
     // SAFETY: IPC_STAT writes one semid_ds through its fourth argument.
-    if unsafe { libc::semctl(id, 0, libc::IPC_STAT, &mut ds as *mut libc::semid_ds) } == -1 {
+    if unsafe { libc::semctl(id, 0, libc::IPC_STAT, &mut ds as *mut semid_ds) } == -1 {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: geteuid has no preconditions.
@@ -142,6 +142,25 @@ pub fn semget_existing(key: libc::key_t, undo: bool) -> io::Result<Semaphore> {
     })
 }
 // ANCHOR_END: sysv
+
+#[cfg(not(target_env = "musl"))]
+use libc::semid_ds;
+
+/// musl's `struct semid_ds` on 64-bit targets, which the libc crate does not declare.
+#[cfg(target_env = "musl")]
+#[repr(C)]
+#[allow(non_camel_case_types)]
+struct semid_ds {
+    sem_perm: libc::ipc_perm,
+    sem_otime: i64,
+    __unused1: libc::c_long,
+    sem_ctime: i64,
+    __unused2: libc::c_long,
+    sem_nsems: libc::c_ushort,
+    __sem_nsems_pad: [u8; 6],
+    __unused3: libc::c_long,
+    __unused4: libc::c_long,
+}
 
 unsafe extern "C" {
     /// glibc's `semtimedop(2)`, which the libc crate does not declare for Linux.
@@ -265,7 +284,7 @@ fn sembuf(op: libc::c_short, undo: bool) -> libc::sembuf {
 
 fn timespec(d: Duration) -> libc::timespec {
     libc::timespec {
-        tv_sec: d.as_secs() as libc::time_t,
+        tv_sec: d.as_secs() as _,
         tv_nsec: d.subsec_nanos() as libc::c_long,
     }
 }
@@ -279,7 +298,9 @@ fn deadline(d: Duration) -> io::Result<libc::timespec> {
     }
     let nsec = now.tv_nsec as u64 + u64::from(d.subsec_nanos());
     Ok(libc::timespec {
-        tv_sec: now.tv_sec + d.as_secs() as libc::time_t + (nsec / 1_000_000_000) as libc::time_t,
+        tv_sec: now
+            .tv_sec
+            .saturating_add((d.as_secs() + nsec / 1_000_000_000) as _),
         tv_nsec: (nsec % 1_000_000_000) as libc::c_long,
     })
 }

@@ -4,6 +4,7 @@
 //! `--role` mode mixed: a C first with a Rust second, and the other way round, sharing one
 //! region, its pthread mutex included.
 
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 use std::ffi::OsStr;

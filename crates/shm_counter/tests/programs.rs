@@ -3,6 +3,7 @@
 //! transcripts that `docs/src/shm_counter.md` includes. They do what `shm_counter --role` and
 //! `shm_counter --child-dies-holding-lock` do (tests/shm_counter.rs).
 
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::ffi::OsStr;

@@ -2,6 +2,7 @@
 //! filesystem, `ulimit -f 0`, a partner stopped or killed mid-wait, Ctrl-C, a region
 //! overwritten with garbage, a second second, SIGKILL, two runs in separate PID namespaces.
 
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 use std::ffi::OsStr;

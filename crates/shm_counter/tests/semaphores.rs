@@ -5,6 +5,7 @@
 //! The tests of this file run one at a time (a lock): each compares the semaphores before and
 //! after, and only they make any.
 
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;

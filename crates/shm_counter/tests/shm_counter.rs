@@ -2,6 +2,7 @@
 //! transcripts in `tests/transcripts/` (which `docs/src/shm_counter.md` includes); the
 //! unprotected runs, whose count varies, are checked line by line.
 
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 use std::ffi::OsStr;

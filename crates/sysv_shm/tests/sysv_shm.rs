@@ -124,10 +124,11 @@ fn a_segment_of_another_size_is_left_alone() {
             t.run(&reader, &["--key".as_ref(), k.as_ref()]);
             let ds = common::sysv::shmctl_stat(shmid).unwrap();
             assert_eq!(
-                ds.shm_segsz, size,
+                { ds.shm_segsz },
+                size,
                 "the segment must still be there, same size"
             );
-            assert_eq!(ds.shm_atime, 0, "nobody may have attached it");
+            assert_eq!({ ds.shm_atime }, 0, "nobody may have attached it");
             common::sysv::shmctl_rmid(shmid).unwrap();
         }
         t.assert_eq(file!["transcripts/wrong_size.txt"]);

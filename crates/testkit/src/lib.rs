@@ -36,21 +36,9 @@ pub fn tmpfs_dir() -> TempDir {
 
 /// Whether `path` is on tmpfs, whose pages are never written back to a disk.
 pub fn is_tmpfs(path: &Path) -> bool {
-    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: an all-zero statfs is a valid value for the kernel to overwrite.
-    let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c_path` is a NUL-terminated string and `buf` a valid statfs to fill in.
-    let rc = unsafe { libc::statfs(c_path.as_ptr(), &mut buf) };
-    assert_eq!(
-        rc,
-        0,
-        "statfs {}: {}",
-        path.display(),
-        std::io::Error::last_os_error()
-    );
-    #[allow(clippy::unnecessary_cast)] // f_type is i64 here, u32 or i32 on other targets
-    let tmpfs = buf.f_type as i64 == libc::TMPFS_MAGIC as i64;
-    tmpfs
+    let dir = std::fs::File::open(path).unwrap();
+    common::file::on_tmpfs(std::os::fd::AsFd::as_fd(&dir))
+        .unwrap_or_else(|e| panic!("fstatfs {}: {e}", path.display()))
 }
 
 /// A console session being recorded.

@@ -73,9 +73,10 @@ fn run(args: &Args) -> Result<()> {
 /// What IPC_STAT says, by the names of the C fields.
 fn print_stat(shmid: libc::c_int, ds: &libc::shmid_ds) {
     println!("shmctl(IPC_STAT) of shmid {shmid}:");
-    println!("  shm_perm.__key  {}", key_hex(ds.shm_perm.__key));
+    println!("  shm_perm.__key  {}", key_hex(sysv::key_of(&ds.shm_perm)));
     println!("  shm_perm.mode   {:04o}", ds.shm_perm.mode & 0o777);
-    println!("  shm_segsz       {}", ds.shm_segsz);
+    // `{ ds.shm_segsz }` copies the field: macOS packs shmid_ds, and format! borrows.
+    println!("  shm_segsz       {}", { ds.shm_segsz });
     println!("  shm_nattch      {}", ds.shm_nattch);
     println!("  shm_cpid        {}", ds.shm_cpid);
     println!("  shm_lpid        {}", ds.shm_lpid);

@@ -204,7 +204,11 @@ struct Reservation {
 impl Reservation {
     /// mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
     fn new(len: usize) -> std::io::Result<Reservation> {
+        #[cfg(not(target_os = "freebsd"))]
         let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
+        // FreeBSD has no MAP_NORESERVE: it never counts a PROT_NONE mapping against memory.
+        #[cfg(target_os = "freebsd")]
+        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
         // SAFETY: a NULL address without MAP_FIXED cannot replace an existing mapping; pages
         // with PROT_NONE and no backing store use no memory.
         let addr = unsafe { libc::mmap(ptr::null_mut(), len, libc::PROT_NONE, flags, -1, 0) };

@@ -133,15 +133,7 @@ fn run(args: &Args) -> Result<()> {
 
 /// `fstatfs(fd)`: whether the file lives on a tmpfs (`/dev/shm`, often `/tmp`).
 fn on_tmpfs(file: &std::fs::File) -> std::io::Result<bool> {
-    use std::os::fd::AsRawFd;
-    let mut sfs = std::mem::MaybeUninit::<libc::statfs>::uninit();
-    // SAFETY: `sfs` is a writable statfs-sized buffer; a bad descriptor is reported as EBADF.
-    if unsafe { libc::fstatfs(file.as_raw_fd(), sfs.as_mut_ptr()) } == -1 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: fstatfs succeeded, so it filled `sfs`.
-    let sfs = unsafe { sfs.assume_init() };
-    #[allow(clippy::unnecessary_cast)] // f_type is i64 here, u32 or i32 on other targets
-    Ok(sfs.f_type as i64 == libc::TMPFS_MAGIC as i64)
+    use std::os::fd::AsFd;
+    common::file::on_tmpfs(file.as_fd())
 }
 // ANCHOR_END: all

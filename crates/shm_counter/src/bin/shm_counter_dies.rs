@@ -15,9 +15,18 @@
 //!
 //! Exit status: 0 the parent counted, 1 the lock stayed taken or a call failed, 2 bad arguments.
 
+#[cfg(not(target_os = "linux"))]
+fn main() {
+    common::linux_only!("a futex(2) for its state word, robust mutexes")
+}
+
+#[cfg(target_os = "linux")]
 use clap::Parser;
+#[cfg(target_os = "linux")]
 use common::{Context, Interrupts, Result, err_exit, usage_error};
+#[cfg(target_os = "linux")]
 use shm_counter::region::Backing;
+#[cfg(target_os = "linux")]
 use shm_counter::{MAX_LOOPS, Sync, dies};
 
 /// The child dies holding the lock; does the parent get it?
@@ -27,6 +36,7 @@ use shm_counter::{MAX_LOOPS, Sync, dies};
     version,
     after_help = "A holder that dies, which seed 000's counter programs never show.\nChapter 7: docs/src/shm_counter.md, \"A process that dies holding the lock\""
 )]
+#[cfg(target_os = "linux")]
 struct Args {
     /// The lock: any --sync but atomic and none
     #[arg(long, value_enum, default_value_t = Sync::Robust)]
@@ -42,6 +52,7 @@ struct Args {
     backing: Backing,
 }
 
+#[cfg(target_os = "linux")]
 fn main() {
     common::default_signals();
     let args = Args::parse();
@@ -53,6 +64,7 @@ fn main() {
     }
 }
 
+#[cfg(target_os = "linux")]
 fn run(args: &Args) -> Result<()> {
     // SIGINT and friends wait until this program has removed what it made (and its child).
     let interrupts = Interrupts::block().context("sigprocmask")?;

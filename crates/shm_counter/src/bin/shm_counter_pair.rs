@@ -16,8 +16,16 @@
 //! SIGKILL leaves it, and `make clean-ipc` removes it.
 //! Exit status: 0 done, 1 a call failed (the message names it), 2 bad arguments.
 
+#[cfg(not(target_os = "linux"))]
+fn main() {
+    common::linux_only!("a futex(2) for its state word, robust mutexes")
+}
+
+#[cfg(target_os = "linux")]
 use clap::Parser;
+#[cfg(target_os = "linux")]
 use common::{Context, Interrupts, Result, err_exit};
+#[cfg(target_os = "linux")]
 use shm_counter::{MAX_LOOPS, Sync, pair, parse_name};
 
 /// Two unrelated processes increment one counter in a named POSIX shm object.
@@ -27,6 +35,7 @@ use shm_counter::{MAX_LOOPS, Sync, pair, parse_name};
     version,
     after_help = "Ports UNP vol. 2's incr2.c (seed 000, §2) as two unrelated processes.\nChapter 7: docs/src/shm_counter.md, \"Two unrelated processes\""
 )]
+#[cfg(target_os = "linux")]
 struct Args {
     /// first: create NAME and wait for a second; second: open the first's NAME
     #[arg(value_enum)]
@@ -51,6 +60,7 @@ struct Args {
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg(target_os = "linux")]
 enum Role {
     /// Create the object, wait for the second, count, report, remove the object
     First,
@@ -58,6 +68,7 @@ enum Role {
     Second,
 }
 
+#[cfg(target_os = "linux")]
 fn main() {
     common::default_signals();
     let args = Args::parse();
@@ -66,6 +77,7 @@ fn main() {
     }
 }
 
+#[cfg(target_os = "linux")]
 fn run(args: &Args) -> Result<()> {
     // SIGINT and friends wait until this program has removed what it made.
     let interrupts = Interrupts::block().context("sigprocmask")?;

@@ -71,12 +71,14 @@ fn run(args: &Args) -> Result<()> {
     // ANCHOR: stat
     // shmctl(shmid, IPC_STAT, &ds); not in the notes.
     let ds = sysv::shmctl_stat(shmid).with_context(|| format!("shmctl {k} IPC_STAT"))?;
-    if ds.shm_segsz != People::SIZE {
+    // A copy of the field: macOS packs shmid_ds, and a packed field cannot be borrowed.
+    let size = ds.shm_segsz;
+    if size != People::SIZE {
         return Err(Error::msg(
             format!("key {k}"),
             format!(
                 "the segment is {} bytes, not one {}-byte people record; left alone",
-                ds.shm_segsz,
+                size,
                 People::SIZE
             ),
         ));
@@ -122,9 +124,10 @@ fn run(args: &Args) -> Result<()> {
 /// What IPC_STAT says, by the names of the C fields.
 fn print_stat(shmid: libc::c_int, ds: &libc::shmid_ds) {
     println!("shmctl(IPC_STAT) of shmid {shmid}:");
-    println!("  shm_perm.__key  {}", key_hex(ds.shm_perm.__key));
+    println!("  shm_perm.__key  {}", key_hex(sysv::key_of(&ds.shm_perm)));
     println!("  shm_perm.mode   {:04o}", ds.shm_perm.mode & 0o777);
-    println!("  shm_segsz       {}", ds.shm_segsz);
+    // `{ ds.shm_segsz }` copies the field: macOS packs shmid_ds, and format! borrows.
+    println!("  shm_segsz       {}", { ds.shm_segsz });
     println!("  shm_nattch      {}", ds.shm_nattch);
     println!("  shm_cpid        {}", ds.shm_cpid);
     println!("  shm_lpid        {}", ds.shm_lpid);

@@ -90,10 +90,12 @@ fn run(args: &Args) -> Result<()> {
     // shmctl(shmid, IPC_STAT, &ds); not in the notes. A segment found under the key must be
     // exactly one record, or it is someone else's and is left alone.
     let ds = sysv::shmctl_stat(shmid).with_context(|| format!("shmctl {k} IPC_STAT"))?;
-    if ds.shm_segsz != People::SIZE {
+    // A copy of the field: macOS packs shmid_ds, and a packed field cannot be borrowed.
+    let size = ds.shm_segsz;
+    if size != People::SIZE {
         let why = format!(
             "a segment of {} bytes has this key, not one {}-byte people record; left alone",
-            ds.shm_segsz,
+            size,
             People::SIZE
         );
         return Err(Error::msg(format!("key {k}"), why));
