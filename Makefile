@@ -29,9 +29,13 @@ C_FLAGS := -std=c11 -Wall -Wextra -Werror -O2 -I crates/common/c
 # Tests that cannot run here (the notes are not beside the checkout, say) append a line to
 # this file; `make test` prints them in its summary.
 export SHM_SKIP_LOG := $(CURDIR)/target/skipped.log
-# mdbook: the one on PATH, else one installed here by `make docs`.
+# mdbook: the one on PATH, else one installed here by `make docs` (cargo install, once, with
+# the search feature only: the print page and the theme switch are always built; serve and
+# watch are not needed to build). `make docs` fails on a book without its search index, as an
+# mdbook built without search makes: `make docs MDBOOK=$(TOOLS)/bin/mdbook` uses one from here.
 TOOLS := $(CURDIR)/.tools
 MDBOOK_VERSION := 0.5.4
+MDBOOK_FEATURES := search
 MDBOOK := $(or $(shell command -v mdbook 2>/dev/null),$(TOOLS)/bin/mdbook)
 
 # Every example's script, in the order the book teaches them.
@@ -42,7 +46,7 @@ SCRIPTS := scripts/map_normalfile.sh scripts/anon_fork.sh scripts/sysv_shm.sh sc
 .PHONY: help build c run-all run-map-normalfile run-anon-fork run-sysv run-posix-shm \
         run-filesize-vs-mapsize run-map-grow-file run-counter run-file-transfer bench \
         exercises test test-rust test-exercises test-book-fit test-scripts test-bad-input test-faults test-memcheck check-leftovers lint fmt clippy shellcheck docs docs-open \
-        clean clean-ipc
+        clean clean-ipc cross-check
 
 help: ## List the targets (this text)
 	@echo "shm-by-example: C shared-memory IPC examples ported to Rust"
@@ -92,7 +96,7 @@ bench: ## Measure (release build): IPC throughput and latency (ipc_bench), the c
 	@BIN_DIR=$(CURDIR)/target/release scripts/bench_counter.sh
 	@BIN_DIR=$(CURDIR)/target/release scripts/bench_transfer.sh
 
-test: lint c docs test-rust test-exercises test-book-fit test-scripts test-bad-input test-faults test-memcheck check-leftovers ## Every check: fmt, clippy, shellcheck, the C, the book, tests, scripts, faults, memcheck, leftovers
+test: lint doc-check deps-check cross-check c docs test-rust msrv test-exercises test-book-fit test-scripts test-bad-input test-faults test-memcheck check-leftovers ## Every check: fmt, clippy, shellcheck, rustdoc, duplicate crates, the C, the book, tests, MSRV, scripts, faults, memcheck, leftovers
 	@if [[ -s $(SHM_SKIP_LOG) ]]; then \
 	    echo "make test: all checks passed; $$(wc -l <$(SHM_SKIP_LOG)) tests skipped:"; sed 's/^/  skipped: /' $(SHM_SKIP_LOG); \
 	else \
@@ -132,13 +136,62 @@ test-memcheck: build ## Memory errors: valgrind over every example, the tests un
 check-leftovers: ## Fail if tests or scripts left a System V segment or POSIX shm object behind
 	@scripts/clean_ipc.sh --check
 
-lint: fmt clippy shellcheck ## cargo fmt --check, clippy -D warnings, shellcheck
+lint: fmt-check clippy shellcheck ## cargo fmt --check, clippy -D warnings, shellcheck
 
-fmt: ## Check formatting (cargo fmt --check)
+.PHONY: fmt-check doc-check msrv deps-check
+
+fmt: ## Format every crate (cargo fmt --all)
+	$(CARGO) fmt --all
+
+fmt-check: ## Check formatting, changing nothing (cargo fmt --all --check; make fmt fixes it)
 	$(CARGO) fmt --all --check
+
+doc-check: ## The API docs (cargo doc) build without a warning: no broken intra-doc link
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --quiet --workspace --no-deps
+	@echo "doc-check: cargo doc --workspace --no-deps: no warning"
+
+# The oldest Rust the workspace claims to build with: rust-version in Cargo.toml.
+MSRV := $(shell sed -n 's/^rust-version = "\(.*\)"$$/\1/p' Cargo.toml)
+
+msrv: ## The workspace builds with its rust-version (Cargo.toml), a toolchain rustup installs if missing
+	@[[ -n "$(MSRV)" ]] || { echo "msrv: no rust-version in Cargo.toml's [workspace.package]"; exit 1; }
+	@if ! command -v rustup >/dev/null; then \
+	    echo "msrv: skipped: no rustup here to run Rust $(MSRV), Cargo.toml's rust-version"; \
+	    mkdir -p target; \
+	    echo "msrv: no rustup to run Rust $(MSRV) with: rust-version not checked" >>$(SHM_SKIP_LOG); \
+	    exit 0; \
+	fi; \
+	if ! rustup toolchain list | grep '^$(MSRV)-' >/dev/null; then \
+	    echo "msrv: installing Rust $(MSRV), Cargo.toml's rust-version, to check that the workspace builds with it"; \
+	    rustup toolchain install $(MSRV) --profile minimal; \
+	fi; \
+	echo "msrv: cargo +$(MSRV) check --workspace --all-targets"; \
+	rustup run $(MSRV) cargo check --quiet --workspace --all-targets; \
+	echo "msrv: the workspace builds with Rust $(MSRV)"
+
+deps-check: ## Cargo.lock holds no crate in two versions that could be one (scripts/duplicates.txt: why the rest)
+	@scripts/deps_check.sh
 
 clippy: ## Lint with clippy, warnings as errors
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# The systems a learner may be on besides Linux/glibc: every crate must build there (the ones
+# that need Linux say so at run time, in one line). Checked, not run: no linker is needed.
+CROSS_TARGETS := x86_64-apple-darwin aarch64-apple-darwin x86_64-unknown-freebsd x86_64-unknown-linux-musl
+
+cross-check: ## clippy -D warnings for macOS (x86-64, arm64), FreeBSD and musl (rustup target add as needed)
+	@sysroot=$$(rustc --print sysroot); \
+	for t in $(CROSS_TARGETS); do \
+	    if [[ ! -d $$sysroot/lib/rustlib/$$t ]]; then \
+	        echo "cross-check: installing the standard library for $$t (rustup target add $$t)"; \
+	        rustup target add "$$t"; \
+	    fi; \
+	done
+	@for t in $(CROSS_TARGETS); do \
+	    echo "cross-check: cargo clippy --workspace --all-targets --target $$t"; \
+	    $(CARGO) clippy --quiet --workspace --all-targets --target "$$t" -- -D warnings || exit 1; \
+	done
+	@echo "cross-check: $(words $(CROSS_TARGETS)) targets: every crate builds, clippy clean"
 
 shellcheck: ## Check scripts/ and .ci/run with shellcheck (skipped with a notice if missing)
 	@if command -v shellcheck >/dev/null; then \
@@ -152,9 +205,13 @@ docs: $(MDBOOK) ## Build the book into docs/book, failing on a broken include
 	if grep -qE '\b(ERROR|WARN)\b' <<<"$$out"; then echo "docs: mdbook reported problems"; exit 1; fi; \
 	if grep -rl '{{#' docs/book --include='*.html'; then echo "docs: unresolved {{#...}} in the files above"; exit 1; fi; \
 	if grep -rlE '<code class="language-[a-z]+"></code>' docs/book --include='*.html'; then \
-	    echo "docs: empty code block (an include of a missing anchor?) in the files above"; exit 1; fi
+	    echo "docs: empty code block (an include of a missing anchor?) in the files above"; exit 1; fi; \
+	if ! compgen -G 'docs/book/searchindex*.js' >/dev/null; then \
+	    echo "docs: the book has no search index: $(MDBOOK) was built without its search feature;"; \
+	    echo "  run 'make docs MDBOOK=$(TOOLS)/bin/mdbook' (installs mdbook $(MDBOOK_VERSION) with search here), or"; \
+	    echo "  install one with 'cargo install mdbook --version $(MDBOOK_VERSION)' (search is a default feature)"; exit 1; fi
 
-test-book-fit: docs ## The book in headless Chromium: C and Rust side by side fit 1280 px and a phone
+test-book-fit: docs ## The book in headless Chromium: every page fits 1280 px, C and Rust side by side a phone too
 	@scripts/book_fit.sh docs/book
 
 docs-open: docs ## Build the book and open it in a browser
@@ -162,7 +219,8 @@ docs-open: docs ## Build the book and open it in a browser
 	    echo "open $(CURDIR)/docs/book/index.html in a browser"
 
 $(TOOLS)/bin/mdbook:
-	$(CARGO) install --locked --quiet mdbook --version $(MDBOOK_VERSION) --no-default-features --root $(TOOLS)
+	@echo "docs: no mdbook on PATH: installing mdbook $(MDBOOK_VERSION) (feature: $(MDBOOK_FEATURES)) into $(TOOLS)/bin with cargo, to build the book; once, a few minutes"
+	$(CARGO) install --locked mdbook --version $(MDBOOK_VERSION) --no-default-features --features $(MDBOOK_FEATURES) --root $(TOOLS)
 
 clean: ## Remove build output and the built book
 	$(CARGO) clean

@@ -14,7 +14,10 @@
 //!   the file in `// ANCHOR: all` ... `// ANCHOR_END: all` and include `path:all`);
 //! - every example chapter shows its C and its Rust side by side: every C program in
 //!   `crates/<example>/c/` is included there, step by step, each C step next to the Rust step
-//!   of the same anchor name, and no table quoting C calls is left.
+//!   of the same anchor name, and no table quoting C calls is left;
+//! - every chapter with an `{{#include}}` starts, under its title, with the note that tells a
+//!   reader on GitHub (where includes show as bare lines) where to read it whole, and the
+//!   book's theme hides that note in the built book.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -143,14 +146,14 @@ fn links_and_anchors_resolve() {
                 broken.push(format!("{name}:{line}: {target}: no such file"));
                 continue;
             }
-            if let Some(fragment) = fragment {
-                if file.extension().is_some_and(|e| e == "md") {
-                    let target_text = std::fs::read_to_string(&file).unwrap();
-                    if !anchors(&target_text).contains(fragment) {
-                        broken.push(format!(
-                            "{name}:{line}: {target}: no heading with that anchor"
-                        ));
-                    }
+            if let Some(fragment) = fragment
+                && file.extension().is_some_and(|e| e == "md")
+            {
+                let target_text = std::fs::read_to_string(&file).unwrap();
+                if !anchors(&target_text).contains(fragment) {
+                    broken.push(format!(
+                        "{name}:{line}: {target}: no heading with that anchor"
+                    ));
                 }
             }
         }
@@ -319,13 +322,11 @@ fn includes_exist_and_console_blocks_are_tested_transcripts() {
                                 n + 1
                             ));
                         }
-                        if let Some(anchor) = anchor.filter(|a| a.parse::<usize>().is_err()) {
-                            if !included.contains(&format!("ANCHOR: {anchor}")) {
-                                problems.push(format!(
-                                    "{name}:{}: include {spec}: no such anchor",
-                                    n + 1
-                                ));
-                            }
+                        if let Some(anchor) = anchor.filter(|a| a.parse::<usize>().is_err())
+                            && !included.contains(&format!("ANCHOR: {anchor}"))
+                        {
+                            problems
+                                .push(format!("{name}:{}: include {spec}: no such anchor", n + 1));
                         }
                     }
                 }
@@ -495,4 +496,72 @@ fn every_chapter_exercise_has_an_answer() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The note under the title of every chapter that includes code or transcripts, the same in
+/// each. GitHub shows a chapter's Markdown as it is, includes as bare lines; the built book
+/// hides the note (`.github-only` in docs/theme/fit.css).
+const GITHUB_NOTE: &str = r#"<div class="github-only">
+
+> On GitHub this page shows include lines where its code and transcripts go: read it in the
+> built book, with `make docs-open` (or `make docs`, then open `docs/book/index.html`).
+
+</div>
+"#;
+
+/// What is wrong with the GitHub note of the chapter `name`, whose text is `text`.
+fn github_note_problems(name: &str, text: &str) -> Vec<String> {
+    let includes = text.contains("{{#include");
+    let under_title = text
+        .split_once('\n')
+        .and_then(|(title, rest)| title.starts_with("# ").then_some(rest))
+        .and_then(|rest| rest.strip_prefix('\n'))
+        .unwrap_or("");
+    let has_note = text.contains("class=\"github-only\"");
+    if includes && !under_title.starts_with(GITHUB_NOTE) {
+        vec![format!(
+            "{name}: includes code or transcripts, so its title must be followed by a blank line \
+             and the note (GITHUB_NOTE in this file), word for word"
+        )]
+    } else if !includes && has_note {
+        vec![format!("{name}: has the GitHub note but includes nothing")]
+    } else {
+        Vec::new()
+    }
+}
+
+#[test]
+fn chapters_with_includes_say_where_to_read_them_whole() {
+    let mut problems = Vec::new();
+    let mut with_note = 0;
+    for path in chapters() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        problems.extend(github_note_problems(&name, &text));
+        with_note += usize::from(text.contains(GITHUB_NOTE));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(with_note > 0, "no chapter has the GitHub note");
+    // The book's theme hides it: the built book has every include.
+    let css = std::fs::read_to_string(book().join("../theme/fit.css")).unwrap();
+    let toml = std::fs::read_to_string(book().join("../book.toml")).unwrap();
+    assert!(
+        css.contains(".github-only {\n    display: none;\n}") && toml.contains("\"theme/fit.css\""),
+        "docs/theme/fit.css (in book.toml's additional-css) must hide .github-only"
+    );
+}
+
+#[test]
+fn a_missing_or_misplaced_github_note_is_found() {
+    let include = "{{#include ../../crates/x/src/main.rs}}";
+    let good = format!("# Title\n\n{GITHUB_NOTE}\nText.\n\n```rust\n{include}\n```\n");
+    assert!(github_note_problems("good.md", &good).is_empty());
+    let missing = format!("# Title\n\nText.\n\n```rust\n{include}\n```\n");
+    assert_eq!(github_note_problems("missing.md", &missing).len(), 1);
+    let below = format!("# Title\n\nText.\n\n{GITHUB_NOTE}\n```rust\n{include}\n```\n");
+    assert_eq!(github_note_problems("below.md", &below).len(), 1);
+    let reworded = good.replace("built book", "book");
+    assert_eq!(github_note_problems("reworded.md", &reworded).len(), 1);
+    let needless = format!("# Title\n\n{GITHUB_NOTE}\nText.\n");
+    assert_eq!(github_note_problems("needless.md", &needless).len(), 1);
 }

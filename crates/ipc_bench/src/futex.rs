@@ -148,7 +148,7 @@ fn low_half(word: &AtomicU64) -> *mut u32 {
 /// Not FUTEX_PRIVATE_FLAG: the word is shared between processes.
 fn futex_wait(word: &AtomicU64, expected: u64, timeout: Duration) -> bool {
     let timeout = libc::timespec {
-        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_sec: timeout.as_secs() as _,
         tv_nsec: timeout.subsec_nanos().into(),
     };
     // SAFETY: the low half of a live, aligned u64 is a live, aligned u32; FUTEX_WAIT only

@@ -3,6 +3,9 @@
 //! the watch that ends every wait, and the report. (Porting exercise 13 builds this library
 //! with its own `futex.rs`.)
 
+// Linux only: futex(2), sched_setaffinity, F_SETPIPE_SZ; elsewhere the binary says so in one line.
+#![cfg(target_os = "linux")]
+
 pub mod cpu;
 pub mod data;
 pub mod futex;

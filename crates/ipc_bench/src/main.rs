@@ -16,23 +16,44 @@
 //! $ make bench                 # release build; about a minute
 //! $ ipc_bench --quick          # a few seconds: checks that everything works, not speed
 //! $ ipc_bench --json           # the same figures for machines
+//! $ ipc_bench --svg chart.svg  # and a chart
 //! ```
+//!
+//! The header comes at once, then each figure as it is measured (a progress bar on a
+//! terminal; one line per figure on stdout when that is a file or a pipe, but for `--json`),
+//! then the tables.
 //!
 //! Exit status: 0 done, 1 a transport failed or delivered wrong bytes, a child died, no space
 //! for a region, or `--svg` names something other than a file of yours (one line on stderr),
-//! 2 bad arguments. Ctrl-C ends it within a second, its child reaped, by the signal itself.
+//! 2 bad arguments (a `--bytes` that is not a size, an `--only` that selects no transport).
+//! Ctrl-C ends it within a second, its child reaped, by the signal itself.
 
+#[cfg(not(target_os = "linux"))]
+fn main() {
+    common::linux_only!("futex(2), sched_setaffinity(2), F_SETPIPE_SZ")
+}
+
+#[cfg(target_os = "linux")]
 use std::io::Write;
+#[cfg(target_os = "linux")]
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+#[cfg(target_os = "linux")]
 use std::path::Path;
+#[cfg(target_os = "linux")]
 use std::time::{Duration, Instant};
 
+#[cfg(target_os = "linux")]
 use clap::Parser;
+#[cfg(target_os = "linux")]
 use common::{Context, Error, Result, err_exit};
 
+#[cfg(target_os = "linux")]
 use ipc_bench::latency::{self, Pinger};
+#[cfg(target_os = "linux")]
 use ipc_bench::report::{self, Row, Stat, Table};
+#[cfg(target_os = "linux")]
 use ipc_bench::throughput::{self, Transport};
+#[cfg(target_os = "linux")]
 use ipc_bench::{cpu, data, watch};
 
 /// Throughput and latency of IPC transports, next to the machine's limits.
@@ -42,9 +63,11 @@ use ipc_bench::{cpu, data, watch};
     version,
     after_help = "Measures seeds 000, 002 and 003's \"shared memory is the fastest form of IPC\".\nChapter 8: docs/src/benchmark.md"
 )]
+#[cfg(target_os = "linux")]
 struct Args {
-    /// Bytes each throughput run moves [default: 1 GiB; 16 MiB with --quick]
-    #[arg(long, value_name = "BYTES")]
+    /// Bytes each throughput run moves, as 1GiB, 16MiB, 64KiB or 65536 (also K, M, G: powers of
+    /// 1024) [default: 1 GiB; 16 MiB with --quick]
+    #[arg(long, value_name = "BYTES", value_parser = report::parse_size)]
     bytes: Option<u64>,
 
     /// Measured runs of each figure (after one warm-up run) [default: 5; 1 with --quick]
@@ -59,12 +82,13 @@ struct Args {
     #[arg(long)]
     json: bool,
 
-    /// Where to write the SVG chart
-    #[arg(long, value_name = "PATH", default_value = "target/ipc_bench.svg")]
-    svg: std::path::PathBuf,
+    /// Also draw the figures as an SVG chart, into PATH (none without it)
+    #[arg(long, value_name = "PATH")]
+    svg: Option<std::path::PathBuf>,
 
-    /// Measure only the transports whose name contains TEXT (repeatable): for strace -c or perf
-    #[arg(long, value_name = "TEXT")]
+    /// Measure only the transports whose name contains TEXT, case aside (repeatable; the memcpy
+    /// limit is always measured): for strace -c or perf
+    #[arg(long, value_name = "TEXT", value_parser = selects_a_transport)]
     only: Vec<String>,
 
     /// Change one byte of one message in transit (to see that the check catches it)
@@ -72,9 +96,15 @@ struct Args {
     corrupt: bool,
 }
 
+#[cfg(target_os = "linux")]
 const THROUGHPUT_SIZES: [usize; 3] = [4 << 10, 64 << 10, 1 << 20];
+/// The throughput table's first row, the limit, always measured.
+#[cfg(target_os = "linux")]
+const MEMCPY: &str = "memcpy, one thread (limit)";
+#[cfg(target_os = "linux")]
 const LATENCY_SIZES: [usize; 2] = [8, 64];
 
+#[cfg(target_os = "linux")]
 fn main() {
     common::default_signals();
     let args = Args::parse();
@@ -83,6 +113,7 @@ fn main() {
     }
 }
 
+#[cfg(target_os = "linux")]
 fn run(args: &Args) -> Result<()> {
     // sigaction(SIGINT | SIGTERM | SIGHUP, {handler that notes it}): Ctrl-C becomes an event
     // the parent looks for between runs and inside every wait (watch.rs), so that it kills
@@ -96,7 +127,9 @@ fn run(args: &Args) -> Result<()> {
     // EPIPE, which is reported, instead of killing the parent silently.
     // SAFETY: SIG_IGN installs no handler.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    refuse_planted(&args.svg)?;
+    if let Some(svg) = &args.svg {
+        refuse_planted(svg)?;
+    }
     let bytes = args
         .bytes
         .unwrap_or(if args.quick { 16 << 20 } else { 1 << 30 });
@@ -108,6 +141,48 @@ fn run(args: &Args) -> Result<()> {
     };
     let two_cpus = cpu::pin_to_cpu(0);
     let started = Instant::now();
+    let machine = machine();
+
+    // What will be measured, in each round: memcpy and the transports --only selects (the
+    // spinning ones only on two CPUs).
+    let transports: Vec<(usize, Transport)> = Transport::ALL
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|&(_, t)| (two_cpus || !t.spins()) && wanted(args, t.name()))
+        .collect();
+    let pingers: Vec<(usize, Pinger)> = Pinger::ALL
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|&(_, p)| (two_cpus || !p.spins()) && wanted(args, p.name()))
+        .collect();
+    let per_round =
+        THROUGHPUT_SIZES.len() * (1 + transports.len()) + LATENCY_SIZES.len() * pingers.len();
+
+    // The header at once; the tables at the end.
+    if !args.json {
+        report::print_line(&format!("ipc_bench on {machine}"))?;
+        report::print_line(&format!(
+            "{} per throughput run, {} after a warm-up; every byte checksummed by the receiver{}",
+            report::size_name(bytes as usize),
+            report::plural(repeats.into(), "measured run", "measured runs"),
+            if args.quick {
+                " (--quick: figures not meaningful)"
+            } else {
+                ""
+            }
+        ))?;
+        if !two_cpus {
+            report::print_line("one CPU only: the spinning transports are not measured (-)")?;
+        }
+        report::print_line("")?;
+    }
+    let mut progress = report::Progress::new(
+        (per_round as u64) * (u64::from(repeats) + 1),
+        repeats,
+        !args.json,
+    );
 
     // Throughput, GiB/s: memcpy first (the limit), then each transport.
     let mut memcpy = vec![Vec::new(); THROUGHPUT_SIZES.len()];
@@ -118,18 +193,19 @@ fn run(args: &Args) -> Result<()> {
             let total = (count * msg as u64) as f64;
             let gib_s = |d: Duration| total / d.as_secs_f64() / (1u64 << 30) as f64;
             interrupted()?;
-            let copy = memcpy_time(msg, count);
+            let copy = progress.measure(round, MEMCPY, msg, "GiB/s", || {
+                Ok(gib_s(memcpy_time(msg, count)))
+            })?;
             if round > 0 {
-                memcpy[col].push(gib_s(copy));
+                memcpy[col].push(copy);
             }
-            for (t, &transport) in Transport::ALL.iter().enumerate() {
-                if (transport.spins() && !two_cpus) || !wanted(args, transport.name()) {
-                    continue;
-                }
+            for &(t, transport) in &transports {
                 interrupted()?;
-                let took = throughput::run(transport, msg, count, args.corrupt)?;
+                let took = progress.measure(round, transport.name(), msg, "GiB/s", || {
+                    throughput::run(transport, msg, count, args.corrupt).map(gib_s)
+                })?;
                 if round > 0 {
-                    moved[t][col].push(gib_s(took));
+                    moved[t][col].push(took);
                 }
             }
         }
@@ -139,30 +215,31 @@ fn run(args: &Args) -> Result<()> {
     let mut rtt = vec![vec![Vec::new(); LATENCY_SIZES.len()]; Pinger::ALL.len()];
     for round in 0..=repeats {
         for (col, &msg) in LATENCY_SIZES.iter().enumerate() {
-            for (p, &pinger) in Pinger::ALL.iter().enumerate() {
-                if (pinger.spins() && !two_cpus) || !wanted(args, pinger.name()) {
-                    continue;
-                }
+            for &(p, pinger) in &pingers {
                 let rounds = if pinger.spins() {
                     spin_rounds
                 } else {
                     block_rounds
                 };
                 interrupted()?;
-                let one = latency::run(pinger, msg, rounds)?;
+                let one = progress.measure(round, pinger.name(), msg, "ns", || {
+                    latency::run(pinger, msg, rounds).map(|one| one.as_nanos() as f64)
+                })?;
                 if round > 0 {
-                    rtt[p][col].push(one.as_nanos() as f64);
+                    rtt[p][col].push(one);
                 }
             }
         }
     }
+    let lines_printed = progress.printed_lines();
+    drop(progress);
 
     // Measuring is over: SIGPIPE back to its default (see common::default_signals).
     // SAFETY: SIG_DFL installs no handler.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let stat = |v: &Vec<f64>| (!v.is_empty()).then(|| Stat::of(v.clone()));
     let mut throughput_rows = vec![Row {
-        name: "memcpy, one thread (limit)",
+        name: MEMCPY,
         cells: memcpy.iter().map(stat).collect(),
     }];
     for (t, transport) in Transport::ALL.iter().enumerate() {
@@ -191,45 +268,33 @@ fn run(args: &Args) -> Result<()> {
             .collect(),
     };
 
-    let machine = machine();
     if args.json {
         println!(
-            "{{\n  \"machine\": \"{machine}\",\n  \"bytes_per_run\": {bytes},\n  \"repeats\": {repeats},\n  \
-             \"throughput\": {},\n  \"latency\": {}\n}}",
-            throughput.json("gib_per_s"),
-            latency.json("ns_per_round_trip")
+            "{}",
+            report::json(&machine, bytes, repeats, &throughput, &latency)?
         );
     } else {
-        println!("ipc_bench: {machine}");
-        println!(
-            "{} per throughput run, {} measured runs after a warm-up; every byte checksummed by the receiver{}",
-            report::size_name(bytes as usize),
-            repeats,
-            if args.quick {
-                " (--quick: figures not meaningful)"
-            } else {
-                ""
-            }
-        );
-        if !two_cpus {
-            println!("one CPU only: the spinning transports are not measured (-)");
+        if lines_printed {
+            println!();
         }
-        println!();
         print!("{}", throughput.text());
         println!();
         print!("{}", latency.text());
         println!();
-        println!(
-            "took {:.1} s; chart: {}",
-            started.elapsed().as_secs_f64(),
-            args.svg.display()
-        );
+        let took = started.elapsed().as_secs_f64();
+        match &args.svg {
+            Some(svg) => println!("took {took:.1} s; chart: {}", svg.display()),
+            None => println!("took {took:.1} s"),
+        }
     }
-    if let Some(dir) = args.svg.parent().filter(|d| !d.as_os_str().is_empty()) {
+    let Some(svg) = &args.svg else {
+        return Ok(());
+    };
+    if let Some(dir) = svg.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("mkdir {}", dir.display()))?;
     }
     interrupted()?;
-    write_new(&args.svg, report::svg(&[&throughput, &latency]).as_bytes())
+    write_new(svg, report::svg(&[&throughput, &latency]).as_bytes())
 }
 
 /// Writes `contents` to `path` the way a file in a shared directory (`/tmp`, or a `target/`
@@ -245,6 +310,7 @@ fn run(args: &Args) -> Result<()> {
 /// 3. `write`, then `rename(tmp, path)` (`persist`): the name now points to the new file.
 ///    rename replaces a name, it never follows one, so a symlink planted between 1 and 3 is
 ///    replaced, not followed. On any error the temp file is removed (dropping it unlinks it).
+#[cfg(target_os = "linux")]
 fn write_new(path: &Path, contents: &[u8]) -> Result<()> {
     let p = path.display();
     refuse_planted(path)?;
@@ -274,6 +340,7 @@ fn write_new(path: &Path, contents: &[u8]) -> Result<()> {
 
 /// `lstat(path)`: nothing, or a regular file this user owns; anything else is refused (step 1
 /// of `write_new`, also run before measuring, so that a minute is not spent for nothing).
+#[cfg(target_os = "linux")]
 fn refuse_planted(path: &Path) -> Result<()> {
     let p = path.display();
     // lstat(dirname(path)): the directory the chart goes into must not be a symlink either
@@ -320,14 +387,40 @@ fn refuse_planted(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A temp file's name, unlinked when dropped: on every error path of `write_new`.
 /// Whether `--only` selects the transport called `name` (everything, without `--only`).
+#[cfg(target_os = "linux")]
 fn wanted(args: &Args, name: &str) -> bool {
-    args.only.is_empty() || args.only.iter().any(|only| name.contains(only.as_str()))
+    args.only.is_empty() || args.only.iter().any(|only| contains(name, only))
+}
+
+/// Whether `name` contains `text`, case aside (`--only posix` selects the POSIX rows).
+#[cfg(target_os = "linux")]
+fn contains(name: &str, text: &str) -> bool {
+    name.to_lowercase().contains(&text.to_lowercase())
+}
+
+/// `--only TEXT`: a TEXT that selects no row of either table is a typo, and a run of nothing
+/// but memcpy would say nothing of it. The error names them all.
+#[cfg(target_os = "linux")]
+fn selects_a_transport(text: &str) -> std::result::Result<String, String> {
+    let mut names = vec![MEMCPY];
+    names.extend(Transport::ALL.iter().map(|t| t.name()));
+    names.extend(Pinger::ALL.iter().map(|p| p.name()));
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|name| seen.insert(*name));
+    if names.iter().any(|name| contains(name, text)) {
+        return Ok(text.to_owned());
+    }
+    let quoted: Vec<String> = names.iter().map(|name| format!("'{name}'")).collect();
+    Err(format!(
+        "no transport's name contains it; the names are {}",
+        quoted.join(", ")
+    ))
 }
 
 /// One thread copying `count` messages of `msg` bytes from one buffer to another: as fast as
 /// bytes can move here, the limit for any transport that copies them once.
+#[cfg(target_os = "linux")]
 fn memcpy_time(msg: usize, count: u64) -> Duration {
     let mut src = data::Source::new(msg);
     let mut dst = data::buffer(msg);
@@ -341,6 +434,7 @@ fn memcpy_time(msg: usize, count: u64) -> Duration {
 }
 
 /// "2 CPUs (AMD EPYC), Linux 6.18.44, page 4096 bytes".
+#[cfg(target_os = "linux")]
 fn machine() -> String {
     let cpus = cpu::allowed_cpus().len();
     let model = std::fs::read_to_string("/proc/cpuinfo")
@@ -354,7 +448,8 @@ fn machine() -> String {
         .unwrap_or_else(|| "unknown CPU".into());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!(
-        "{cpus} CPUs ({model}), Linux {}, page {} bytes",
+        "{} ({model}), Linux {}, page {} bytes",
+        report::plural(cpus as u64, "CPU", "CPUs"),
         kernel.trim(),
         common::page_size()
     )

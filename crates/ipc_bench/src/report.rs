@@ -1,6 +1,12 @@
-//! The results: a table for people, JSON for machines, an SVG chart for the eyes.
+//! The results: each figure as it is measured (a progress bar on a terminal, a plain line in a
+//! file or a pipe), then a table for people, JSON for machines, an SVG chart for the eyes.
 
 use std::fmt::Write as _;
+use std::io::{self, IsTerminal, Write as _};
+
+use common::{Error, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
 
 /// The median, fastest and slowest of the repeats of one measurement.
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +30,134 @@ impl Stat {
             min: values[0],
             max: values[n - 1],
         }
+    }
+}
+
+/// What has been measured so far, shown as it happens, since a run takes half a minute or
+/// more: on a terminal, a bar (indicatif) with the figure being measured and the last one
+/// measured, cleared at the end; otherwise (no terminal, or `TERM=dumb`), when `lines` says
+/// so, one plain line per measurement on stdout, in the order measured:
+///
+/// ```text
+/// [ 5/78] warm-up  pipe                          64 KiB  2.87 GiB/s
+/// ```
+///
+/// The bar goes to stderr when that is a terminal (so that `--json > file` still shows it),
+/// else to stdout when that is one, else nowhere. It is redrawn at each step, never by a
+/// thread of its own (no `enable_steady_tick`): the benchmark forks, and a child must not be
+/// the copy of a process with a thread in the middle of a write.
+#[derive(Debug)]
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    lines: bool,
+    done: u64,
+    total: u64,
+    /// The width of the round's label: `warm-up`, `run 1/5`.
+    round_width: usize,
+    repeats: u32,
+    last: String,
+}
+
+impl Progress {
+    /// `total` measurements, in `repeats` measured rounds after a warm-up; plain lines on
+    /// stdout if `lines` and no bar can be shown.
+    pub fn new(total: u64, repeats: u32, lines: bool) -> Progress {
+        let target = if io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            // Hidden when stdout is not a terminal either.
+            ProgressDrawTarget::stdout()
+        };
+        let bar = (!target.is_hidden()).then(|| {
+            let style =
+                ProgressStyle::with_template("{elapsed:>4} [{bar:24}] {pos}/{len} {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+            ProgressBar::with_draw_target(Some(total), target).with_style(style)
+        });
+        Progress {
+            // Lines wherever no bar can be drawn (TERM=dumb on a terminal too).
+            lines: lines && bar.is_none(),
+            bar,
+            done: 0,
+            total,
+            round_width: format!("run {repeats}/{repeats}")
+                .len()
+                .max("warm-up".len()),
+            repeats,
+            last: String::new(),
+        }
+    }
+
+    /// Measures one figure (`round` 0 is the warm-up): `measure` gives it in `unit`s; shows
+    /// what is being measured, then the figure.
+    pub fn measure(
+        &mut self,
+        round: u32,
+        name: &str,
+        size: usize,
+        unit: &str,
+        measure: impl FnOnce() -> Result<f64>,
+    ) -> Result<f64> {
+        let round = if round == 0 {
+            "warm-up".to_owned()
+        } else {
+            format!("run {round}/{}", self.repeats)
+        };
+        let what = format!("{round}: {name}, {}", size_name(size));
+        if let Some(bar) = &self.bar {
+            let last = if self.last.is_empty() {
+                String::new()
+            } else {
+                format!("   (last: {})", self.last)
+            };
+            bar.set_message(format!("{what}{last}"));
+            bar.force_draw();
+        }
+        let figure = measure()?;
+        self.done += 1;
+        self.last = format!("{name}, {}: {} {unit}", size_name(size), num(figure));
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+        if self.lines {
+            let width = self.total.to_string().len();
+            let line = format!(
+                "[{:>width$}/{}] {round:<rw$}  {name:<28}  {:>6}  {} {unit}",
+                self.done,
+                self.total,
+                size_name(size),
+                num(figure),
+                rw = self.round_width,
+            );
+            print_line(&line)?;
+        }
+        Ok(figure)
+    }
+
+    /// Whether a plain line was printed (then a blank line ends them).
+    pub fn printed_lines(&self) -> bool {
+        self.lines && self.done > 0
+    }
+}
+
+impl Drop for Progress {
+    /// The bar leaves no trace: the tables, or the error line, take its place.
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Writes `line` to stdout, while SIGPIPE is ignored (it is, while measuring): a reader that
+/// has gone ends the run as SIGPIPE would have, silently (`Error::signal`), and any other
+/// failure is one line.
+pub fn print_line(line: &str) -> Result<()> {
+    match writeln!(io::stdout().lock(), "{line}") {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(Error::signal(libc::SIGPIPE)),
+        Err(e) => Err(Error::new("write stdout", e)),
     }
 }
 
@@ -80,22 +214,30 @@ impl Table {
         out
     }
 
-    /// The table as a JSON array.
-    pub fn json(&self, key: &str) -> String {
+    /// The table's cells for the JSON, one per measured cell, the figures under `key`
+    /// (`gib_per_s`, `ns_per_round_trip`).
+    fn cells(&self, key: &'static str) -> Vec<JsonCell> {
         let mut items = Vec::new();
         for row in &self.rows {
             for (col, cell) in row.cells.iter().enumerate() {
                 let Some(s) = cell else { continue };
-                let ratio = self
-                    .ratio(row, col)
-                    .map_or("null".to_owned(), |r| format!("{r:.4}"));
-                items.push(format!(
-                    "{{\"transport\": \"{}\", \"msg_bytes\": {}, \"{key}\": {{\"median\": {:.4}, \"min\": {:.4}, \"max\": {:.4}}}, \"ratio_to_limit\": {ratio}}}",
-                    row.name, self.sizes[col], s.median, s.min, s.max
-                ));
+                items.push(JsonCell {
+                    transport: row.name,
+                    msg_bytes: self.sizes[col],
+                    figures: [(
+                        key,
+                        JsonStat {
+                            median: round4(s.median),
+                            min: round4(s.min),
+                            max: round4(s.max),
+                        },
+                    )]
+                    .into(),
+                    ratio_to_limit: self.ratio(row, col).map(round4),
+                });
             }
         }
-        format!("[\n    {}\n  ]", items.join(",\n    "))
+        items
     }
 
     /// A horizontal bar chart, one group of bars per message size.
@@ -161,6 +303,57 @@ impl Table {
     }
 }
 
+/// One cell of a table in the JSON: `{"transport": "pipe", "msg_bytes": 4096, "gib_per_s":
+/// {"median": 6.17, "min": 5.82, "max": 6.36}, "ratio_to_limit": 0.0823}` (the ratio is `null`
+/// where the limit was not measured).
+#[derive(Debug, Serialize)]
+struct JsonCell {
+    transport: &'static str,
+    msg_bytes: usize,
+    #[serde(flatten)]
+    figures: std::collections::BTreeMap<&'static str, JsonStat>,
+    ratio_to_limit: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonStat {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Json<'a> {
+    machine: &'a str,
+    bytes_per_run: u64,
+    repeats: u32,
+    throughput: Vec<JsonCell>,
+    latency: Vec<JsonCell>,
+}
+
+/// The whole run as JSON (serde_json, which escapes what a name or the CPU model may hold).
+pub fn json(
+    machine: &str,
+    bytes_per_run: u64,
+    repeats: u32,
+    throughput: &Table,
+    latency: &Table,
+) -> Result<String> {
+    let json = Json {
+        machine,
+        bytes_per_run,
+        repeats,
+        throughput: throughput.cells("gib_per_s"),
+        latency: latency.cells("ns_per_round_trip"),
+    };
+    serde_json::to_string_pretty(&json).map_err(|e| Error::msg("JSON", e.to_string()))
+}
+
+/// Four decimals are more than any figure here deserves.
+fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
 /// The whole chart for the tables.
 pub fn svg(tables: &[&Table]) -> String {
     let mut body = String::new();
@@ -174,15 +367,62 @@ pub fn svg(tables: &[&Table]) -> String {
     )
 }
 
+/// `4 KiB`, `1 MiB`, `1 GiB`, `1000 B`: the largest unit that divides the size.
 pub fn size_name(bytes: usize) -> String {
     match bytes {
+        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
         b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
         b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
         b => format!("{b} B"),
     }
 }
 
-fn num(x: f64) -> String {
+/// A size as `--bytes` takes it: a whole number of bytes, with a unit after it or not, a space
+/// between or not: `65536`, `4096B`, `64KiB`, `16 MiB`, `1GiB`; `K`, `M` and `G` alone are the
+/// same binary units (as in `dd` and `head -c`); case does not matter. `KB`, `MB` and `GB` are
+/// refused: some read them as powers of 1000, others of 1024.
+pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    const FORM: &str = "a whole number of bytes, with B, KiB, MiB or GiB (or K, M, G) after it or not, such as 1GiB or 65536";
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    if number.is_empty() {
+        return Err(format!("not a size: {FORM}"));
+    }
+    let shift = match unit.trim_start().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kib" => 10,
+        "m" | "mib" => 20,
+        "g" | "gib" => 30,
+        "kb" | "mb" | "gb" => {
+            let unit = unit.trim_start();
+            let binary = format!("{}iB", &unit[..1].to_ascii_uppercase());
+            return Err(format!(
+                "{unit} is ambiguous (a power of 1000 or of 1024): write {binary}, or the number of bytes"
+            ));
+        }
+        _ => return Err(format!("not a size: {FORM}")),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| "more bytes than 64 bits can count".to_owned())
+}
+
+/// `1 measured run`, `5 measured runs`: `noun` as it agrees with `n`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// A figure with three significant digits or so: `6.17`, `74.9`, `11230`.
+pub fn num(x: f64) -> String {
     if x >= 100.0 {
         format!("{x:.0}")
     } else if x >= 10.0 {
@@ -212,7 +452,105 @@ mod tests {
     #[test]
     fn sizes_read_like_people_write_them() {
         assert_eq!(size_name(8), "8 B");
+        assert_eq!(size_name(1000), "1000 B");
         assert_eq!(size_name(4096), "4 KiB");
         assert_eq!(size_name(1 << 20), "1 MiB");
+        assert_eq!(size_name(1 << 30), "1 GiB");
+        assert_eq!(size_name(3 << 29), "1536 MiB");
+    }
+
+    #[test]
+    fn sizes_are_read_as_they_are_printed() {
+        for size in [
+            0,
+            8,
+            1000,
+            4096,
+            64 << 10,
+            1 << 20,
+            16 << 20,
+            1 << 30,
+            3 << 29,
+        ] {
+            assert_eq!(parse_size(&size_name(size)), Ok(size as u64), "{size}");
+        }
+        let cases = [
+            ("65536", 65536),
+            ("4096B", 4096),
+            ("64KiB", 64 << 10),
+            ("64k", 64 << 10),
+            ("16 MiB", 16 << 20),
+            ("16M", 16 << 20),
+            ("1GiB", 1 << 30),
+            ("2g", 2 << 30),
+            ("1 gib", 1 << 30),
+        ];
+        for (text, size) in cases {
+            assert_eq!(parse_size(text), Ok(size), "{text}");
+        }
+        for bad in ["", "lots", "GiB", "1.5GiB", "1 TiB", "-1", "1GiBs", "0x10"] {
+            assert!(
+                parse_size(bad).unwrap_err().starts_with("not a size: "),
+                "{bad}"
+            );
+        }
+        assert!(parse_size("1GB").unwrap_err().contains("write GiB"));
+        assert!(
+            parse_size("99999999999GiB")
+                .unwrap_err()
+                .contains("64 bits")
+        );
+        assert!(
+            parse_size("18446744073709551616")
+                .unwrap_err()
+                .contains("64 bits")
+        );
+    }
+
+    #[test]
+    fn plurals_agree() {
+        assert_eq!(plural(1, "run", "runs"), "1 run");
+        assert_eq!(plural(5, "run", "runs"), "5 runs");
+        assert_eq!(plural(0, "run", "runs"), "0 runs");
+    }
+
+    #[test]
+    fn json_escapes_and_keeps_the_fields() {
+        let table = Table {
+            title: "t",
+            unit: "GiB/s",
+            sizes: vec![4096, 1 << 20],
+            rows: vec![
+                Row {
+                    name: "memcpy",
+                    cells: vec![Some(Stat::of(vec![2.0])), None],
+                },
+                Row {
+                    name: "pipe",
+                    cells: vec![Some(Stat::of(vec![1.0, 0.5, 0.25])), None],
+                },
+            ],
+        };
+        let latency = Table {
+            title: "l",
+            unit: "ns",
+            sizes: vec![8],
+            rows: vec![],
+        };
+        let text = json("a \"quoted\" CPU\\", 1 << 30, 5, &table, &latency).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["machine"], "a \"quoted\" CPU\\");
+        assert_eq!(v["bytes_per_run"], 1 << 30);
+        assert_eq!(v["repeats"], 5);
+        assert_eq!(
+            v["throughput"],
+            serde_json::json!([
+                {"transport": "memcpy", "msg_bytes": 4096,
+                 "gib_per_s": {"median": 2.0, "min": 2.0, "max": 2.0}, "ratio_to_limit": 1.0},
+                {"transport": "pipe", "msg_bytes": 4096,
+                 "gib_per_s": {"median": 0.5, "min": 0.25, "max": 1.0}, "ratio_to_limit": 0.25},
+            ])
+        );
+        assert_eq!(v["latency"], serde_json::json!([]));
     }
 }

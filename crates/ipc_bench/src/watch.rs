@@ -66,7 +66,7 @@ pub fn catch_signals() -> io::Result<()> {
     }
     let every = libc::timeval {
         tv_sec: 0,
-        tv_usec: EVERY.as_micros() as libc::suseconds_t,
+        tv_usec: EVERY.as_micros() as _,
     };
     let timer = libc::itimerval {
         it_interval: every,

@@ -2,6 +2,7 @@
 //! futex handoff alone (the C that porting exercise 13 ports to `src/futex.rs`). Its
 //! transcript, and its bad input.
 
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 use std::ffi::OsStr;

@@ -1,8 +1,10 @@
 //! ipc_bench under attack: a child killed mid-run, Ctrl-C (with the child running or
 //! stopped), SIGKILL of the benchmark itself, a
 //! planted symlink (or FIFO, directory, another user's file) at the chart's path, a full
-//! /dev/shm or $TMPDIR, `ulimit -f 0`. Each run ends with one line and leaves nothing behind.
+//! /dev/shm or $TMPDIR, `ulimit -f 0`, a reader of its output gone mid-run. Each run ends
+//! with one line (or by its signal, silently) and leaves nothing behind.
 
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 use std::os::unix::process::ExitStatusExt;
@@ -145,7 +147,10 @@ fn a_killed_child_ends_the_run_with_one_line() {
         );
         assert!(took < Duration::from_secs(3), "{only}: took {took:?}");
         assert!(!running(child), "{only}: the child still runs");
-        assert!(out.stdout.is_empty(), "{only}");
+        // The header and the figures measured before, and no table.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.starts_with("ipc_bench on "), "{only}: {stdout}");
+        assert!(!stdout.contains("Throughput"), "{only}: {stdout}");
     }
 }
 
@@ -364,7 +369,7 @@ fn a_full_dev_shm_is_one_line_not_a_sigbus() {
     let Some(mut full) = testkit::in_full_tmpfs("/dev/shm".as_ref(), 0) else {
         return;
     };
-    let script = r#""$0" --quick --only "POSIX shm, futex" --svg "$1/chart.svg"
+    let script = r#""$0" --quick --only "POSIX shm, futex" --svg "$1/chart.svg" >/dev/null
 echo "status $?, left in /dev/shm: $(ls -A /dev/shm | tr '\n' ' ')""#;
     let out = run_bounded(
         full.args(["sh", "-c", script, PROG.as_str()])
@@ -388,7 +393,7 @@ fn a_full_tmpdir_is_one_line_not_a_sigbus() {
     let Some(mut in_full) = testkit::in_full_tmpfs(&full, 0) else {
         return;
     };
-    let script = r#"TMPDIR=$1/full "$0" --quick --only "mapped file" --svg "$1/chart.svg"
+    let script = r#"TMPDIR=$1/full "$0" --quick --only "mapped file" --svg "$1/chart.svg" >/dev/null
 echo "status $?, left: $(ls -A "$1/full" | tr '\n' ' ')""#;
     let out = run_bounded(
         in_full
@@ -425,4 +430,29 @@ fn ulimit_f_0_is_one_line_not_a_sigxfsz() {
         "ipc_bench: ftruncate /shm-by-example.ipc_bench.XXXXXXXX: File too large\n"
     );
     assert_eq!(out.status.code(), Some(1));
+}
+
+/// A reader of its lines that goes away mid-run (`ipc_bench | head -1`): SIGPIPE is ignored
+/// while measuring (a dead child is an `EPIPE`, reported), so the next progress line's
+/// `EPIPE` ends the run as SIGPIPE would have, silently, its child reaped.
+#[test]
+fn a_reader_gone_mid_run_ends_it_as_sigpipe_would() {
+    use std::io::BufRead;
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let mut bench = start("pipe", dir.path());
+    let mut lines = std::io::BufReader::new(bench.stdout.take().unwrap());
+    let mut first = String::new();
+    lines.read_line(&mut first).unwrap();
+    assert!(first.starts_with("ipc_bench on "), "{first}");
+    let child = a_child_of(&mut bench);
+    drop(lines);
+    let (out, _) = ends_within(bench, Duration::from_secs(5), "its reader went away");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{}", out.status);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert!(
+        !Path::new(&format!("/proc/{child}")).exists(),
+        "child {child} left"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+    assert!(left.is_empty(), "left {left:?}");
 }

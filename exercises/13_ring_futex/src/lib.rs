@@ -2,6 +2,9 @@
 //! the example's; the rest is the example's own, and so is the program
 //! (`crates/ipc_bench/src/main.rs`).
 
+// Linux only: futex(2), sched_setaffinity, F_SETPIPE_SZ; elsewhere the binary says so in one line.
+#![cfg(target_os = "linux")]
+
 #[path = "../../../crates/ipc_bench/src/cpu.rs"]
 pub mod cpu;
 #[path = "../../../crates/ipc_bench/src/data.rs"]
