@@ -1,9 +1,25 @@
-# shellcheck shell=bash
-# What every script in scripts/ does: find the example binaries, narrate, show each command
-# the way the book's transcripts do, keep a temp directory and a background program, and
-# remove both on every way out (end, error, Ctrl-C).
+#!/usr/bin/env bash
+# lib.sh: what every script in scripts/ does: find the example binaries, narrate, show each
+# command the way the book's transcripts do, keep a temp directory and a background program,
+# and remove both on every way out (end, error, Ctrl-C); answer --help with the script's
+# opening comment.
 #
 # Sourced, not run. The caller sets `set -euo pipefail` and calls `main "$@"`.
+# Usage: source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"   (from a script in scripts/)
+
+# header_usage: the running script's opening comment (what it does, then its Usage: line),
+# which is its --help.
+header_usage() {
+    sed -n '2,${/^#/!q;s/^# \{0,1\}//;p}' "$0"
+}
+
+# Run rather than sourced: there is nothing to do but say so.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+    case ${1-} in
+    -h | --help) header_usage; exit 0 ;;
+    *) header_usage >&2; exit 2 ;;
+    esac
+fi
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Which programs to run: the Rust ports (IMPL=rust, the default) or the project's own C
@@ -38,6 +54,22 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# no_args "$@": for a script that takes no arguments. --help (or -h) prints its opening
+# comment and exits 0; any other argument is a usage error: its Usage: line, exit 2.
+no_args() {
+    case ${1-} in
+    -h | --help) header_usage; exit 0 ;;
+    esac
+    [[ $# -eq 0 ]] || usage_error "unexpected argument $1"
+}
+
+# usage_error MESSAGE: `prog: MESSAGE` and the script's Usage: line on stderr, exit 2.
+usage_error() {
+    printf '%s: %s\n' "$prog" "$1" >&2
+    header_usage | grep -m 1 '^Usage:' >&2
+    exit 2
+}
 
 die() {
     printf '%s: %s\n' "$prog" "$*" >&2
@@ -93,11 +125,11 @@ drop_tmp() {
     tmp=
 }
 
-# random_hex: 16 random hex digits, for names and keys that must not collide with another
-# run's. Never $$ alone: two runs in separate PID namespaces that share System V IPC and
-# /dev/shm (containers, CI jobs) often have the same pid.
+# random_hex [BYTES]: 2 hex digits per random byte (8 bytes unless told), for names and keys
+# that must not collide with another run's. Never $$ alone: two runs in separate PID
+# namespaces that share System V IPC and /dev/shm (containers, CI jobs) often have the same pid.
 random_hex() {
-    od -An -N8 -tx8 /dev/urandom | tr -d ' \n'
+    od -An -N"${1:-8}" -tx1 /dev/urandom | tr -d ' \n'
 }
 
 # fs_type DIR: the filesystem DIR is on (ext4, tmpfs, btrfs, xfs, ...), as /proc/self/mounts

@@ -19,7 +19,7 @@ ours=      # the file of the object this script created last, removed on every w
 # new_name: draw a name for the next object: 64 random bits, never the pid alone (two runs in
 # separate PID namespaces that share /dev/shm often have the same pid), free when drawn.
 new_name() {
-    name=/shm-by-example.$(random_hex)
+    name=/shm-by-example.$(random_hex 6)
     file=/dev/shm/${name#/}
     if [[ -e $file ]]; then
         new_name
@@ -70,6 +70,7 @@ object() {
 }
 
 main() {
+    no_args "$@"
     need posix_shm_write posix_shm_read
     banner posix_shm "POSIX shared memory: shm_open, ftruncate, mmap, shm_unlink" "chapter 4, docs/src/posix_shm.md"
 

@@ -33,6 +33,14 @@ pub fn shm_open(name: &CStr, oflag: libc::c_int, mode: libc::mode_t) -> io::Resu
     Ok(fd)
 }
 
+/// The size `fstat` reports for an object `ftruncate`d to `len` bytes: `len`, but on macOS
+/// `len` rounded up to a whole page (its objects are kept in pages, and say so).
+pub fn object_size(len: usize) -> u64 {
+    #[cfg(target_os = "macos")]
+    let len = len.next_multiple_of(crate::page_size());
+    len as u64
+}
+
 /// `shm_unlink(name)`: removes the name at once; the memory goes when the last mapping and
 /// descriptor of it are gone.
 pub fn shm_unlink(name: &CStr) -> io::Result<()> {

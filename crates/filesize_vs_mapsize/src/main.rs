@@ -23,6 +23,9 @@
 //! ptr[8192] = SIGBUS   in the mapping, past the last page of the file
 //! ```
 //!
+//! Run it with cargo, from anywhere in the workspace (its arguments after `--`):
+//! `cargo run -p filesize_vs_mapsize`, `cargo run -p filesize_vs_mapsize -- /tmp/f 5000 15000`.
+//!
 //! Exit status: 0 done (faults are part of the output), 1 a call failed, 2 bad arguments.
 
 use std::fs::File;
@@ -189,7 +192,10 @@ fn test(
         let outcome =
             unsafe { probe(addr, Some(1)) }.with_context(|| format!("probe ptr[{offset}]"))?;
         let line = format!("ptr[{offset}] = {outcome}");
-        println!("{line:<20} {}", reason(offset, outcome, filesize));
+        println!(
+            "{line:<20} {}",
+            reason(offset, outcome, filesize, mapsize.next_multiple_of(ps))
+        );
         outcomes.push(outcome);
     }
 
@@ -209,13 +215,17 @@ fn test(
     })
 }
 
-/// Why an access did what it did.
-fn reason(offset: u64, outcome: Outcome, filesize: u64) -> &'static str {
+/// Why an access did what it did, by where it was: the mapping ends at `mapped`, the end of
+/// its last page. Linux sends SIGBUS inside the mapping and SIGSEGV past it; macOS sends
+/// SIGBUS for both here (past the mapping lies this program's PROT_NONE reservation).
+fn reason(offset: u64, outcome: Outcome, filesize: u64, mapped: u64) -> &'static str {
     match outcome {
         Outcome::Value(_) if offset < filesize => "in the file",
         Outcome::Value(_) => "past the end of the file, in its last page: not written to the file",
-        Outcome::Signal(libc::SIGBUS) => "in the mapping, past the last page of the file",
-        Outcome::Signal(libc::SIGSEGV) => "past the end of the mapping",
+        Outcome::Signal(libc::SIGBUS | libc::SIGSEGV) if offset < mapped => {
+            "in the mapping, past the last page of the file"
+        }
+        Outcome::Signal(libc::SIGBUS | libc::SIGSEGV) => "past the end of the mapping",
         Outcome::Signal(_) => "unexpected signal",
     }
 }

@@ -673,11 +673,12 @@ pub fn segment_exists(key: libc::key_t) -> bool {
 }
 
 /// A POSIX shm name in this project's test namespace, `/shm-by-example.t.RANDOM`, that no
-/// object has now: 64 random bits, never the pid alone (see [`unique_key`]).
+/// object has now: 48 random bits, never the pid alone (see [`unique_key`]). 30 characters:
+/// macOS takes no more than 31.
 pub fn unique_shm_name() -> String {
     loop {
-        let r = (u64::from(common::random_u32()) << 32) | u64::from(common::random_u32());
-        let name = format!("/shm-by-example.t.{r:016x}");
+        let r = (u64::from(common::random_u32()) << 16) | u64::from(common::random_u32() >> 16);
+        let name = format!("/shm-by-example.t.{r:012x}");
         if !shm_exists(&name) {
             return name;
         }

@@ -122,7 +122,7 @@ fn test(file: &File, p: &str, filesize: u64, mapsize: u64, interrupts: &Interrup
     //         then ptr[i], the first byte after the last page.
     // Each access in a child: `unsafe { probe(addr, Some(1)) }` (common::probe), whose
     // `// SAFETY:` says why `addr` lies in the reservation; print each as
-    // `println!("{line:<20} {}", reason(offset, outcome, filesize))` with
+    // `println!("{line:<20} {}", reason(offset, outcome, filesize, mapsize.next_multiple_of(ps)))` with
     // `line = format!("ptr[{offset}] = {outcome}")`, and Ctrl-C looked at between two
     // (`interrupts.check()?`). Then a blank line and the picture.
     let offsets: Vec<u64> = todo!("the offsets: first and last byte of each page, then one more");
@@ -134,13 +134,17 @@ fn test(file: &File, p: &str, filesize: u64, mapsize: u64, interrupts: &Interrup
     Ok(())
 }
 
-/// Why an access did what it did.
-fn reason(offset: u64, outcome: Outcome, filesize: u64) -> &'static str {
+/// Why an access did what it did, by where it was: the mapping ends at `mapped`, the end of
+/// its last page. Linux sends SIGBUS inside the mapping and SIGSEGV past it; macOS sends
+/// SIGBUS for both here (past the mapping lies this program's PROT_NONE reservation).
+fn reason(offset: u64, outcome: Outcome, filesize: u64, mapped: u64) -> &'static str {
     match outcome {
         Outcome::Value(_) if offset < filesize => "in the file",
         Outcome::Value(_) => "past the end of the file, in its last page: not written to the file",
-        Outcome::Signal(libc::SIGBUS) => "in the mapping, past the last page of the file",
-        Outcome::Signal(libc::SIGSEGV) => "past the end of the mapping",
+        Outcome::Signal(libc::SIGBUS | libc::SIGSEGV) if offset < mapped => {
+            "in the mapping, past the last page of the file"
+        }
+        Outcome::Signal(libc::SIGBUS | libc::SIGSEGV) => "past the end of the mapping",
         Outcome::Signal(_) => "unexpected signal",
     }
 }

@@ -15,6 +15,9 @@
 //! posix_shm_read: shm_open /xyz: No such file or directory; run posix_shm_write first
 //! ```
 //!
+//! Run it with cargo, from anywhere in the workspace (its flags after `--`):
+//! `cargo run -p posix_shm --bin posix_shm_read`.
+//!
 //! Exit status: 0 done, 1 a call failed or the object is not a student record, 2 bad arguments.
 
 use std::fs::File;
@@ -74,7 +77,7 @@ fn run(args: &Args) -> Result<()> {
     // fstat(fd, &buf); printf("size=%d, mode=%o\n", ...);
     let st = file.metadata().with_context(|| format!("fstat {n}"))?;
     println!("size={}, mode={:04o}", st.size(), st.mode() & 0o777);
-    if st.size() != Student::SIZE as u64 {
+    if st.size() != posix::object_size(Student::SIZE) {
         let why = format!(
             "the object is {} bytes, not one {}-byte student record; left alone",
             st.size(),

@@ -27,6 +27,9 @@
 //! `--new` makes a taken name an error (`shm_open NAME: File exists`) instead of writing
 //! into what is there: the project's scripts draw a random name and draw again on that error.
 //!
+//! Run it with cargo, from anywhere in the workspace (its flags after `--`):
+//! `cargo run -p posix_shm --bin posix_shm_write`.
+//!
 //! Exit status: 0 done, 1 a call failed (the message names it), 2 bad arguments.
 
 use std::fs::File;
@@ -104,7 +107,7 @@ fn run(args: &Args) -> Result<()> {
     // fstat(fd, &buf); not in the notes. An object found under the name must be exactly one
     // record, or it is someone else's and is left alone. (A new one is 0 bytes long.)
     let size = file.metadata().with_context(|| format!("fstat {n}"))?.len();
-    if created.is_none() && size != Student::SIZE as u64 {
+    if created.is_none() && size != posix::object_size(Student::SIZE) {
         let why = format!(
             "an object of {size} bytes has this name, not one {}-byte student record; left alone",
             Student::SIZE
@@ -116,8 +119,11 @@ fn run(args: &Args) -> Result<()> {
     // ANCHOR: ftruncate
     // ftruncate(fd, sizeof(struct student));
     // Past `ulimit -f` this fails with EFBIG: common::default_signals ignores SIGXFSZ.
-    file.set_len(Student::SIZE as u64)
-        .with_context(|| format!("ftruncate {n}"))?;
+    // (Only if it is not that size already: macOS allows one ftruncate per object.)
+    if size != posix::object_size(Student::SIZE) {
+        file.set_len(Student::SIZE as u64)
+            .with_context(|| format!("ftruncate {n}"))?;
+    }
 
     // posix_fallocate(fd, 0, sizeof(struct student)); not in the notes.
     // ftruncate only sets the size: no page is reserved, and on a full /dev/shm the first
