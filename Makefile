@@ -165,7 +165,7 @@ msrv: ## The workspace builds with its rust-version (Cargo.toml), a toolchain ru
 	    echo "msrv: installing Rust $(MSRV), Cargo.toml's rust-version, to check that the workspace builds with it"; \
 	    rustup toolchain install $(MSRV) --profile minimal; \
 	fi; \
-	echo "msrv: cargo +$(MSRV) check --workspace --all-targets"; \
+	echo "msrv: rustup run $(MSRV) cargo check --workspace --all-targets"; \
 	rustup run $(MSRV) cargo check --quiet --workspace --all-targets; \
 	echo "msrv: the workspace builds with Rust $(MSRV)"
 

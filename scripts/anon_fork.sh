@@ -9,6 +9,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 main() {
+    no_args "$@"
     need anon_fork
     banner anon_fork "parent and child share MAP_SHARED | MAP_ANONYMOUS memory" "chapter 2, docs/src/anon_fork.md"
     make_tmp "${TMPDIR:-/tmp}"

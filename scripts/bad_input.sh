@@ -37,11 +37,38 @@ try() {
     fi
 }
 
+# check_scripts: every script in scripts/ answers --help with its opening comment (its name
+# first, a Usage: line in it) and exit 0, running nothing; and a wrong option with a usage
+# error: a usage line on stderr, nothing on stdout, exit 2.
+check_scripts() {
+    local s name out status
+    for s in "$root"/scripts/*.sh; do
+        name=$(basename "$s")
+        cases=$((cases + 2))
+        status=0
+        out=$(timeout 10 "$s" --help 2>"$tmp/err" </dev/null) || status=$?
+        if ((status != 0)) || [[ $out != "$name: "* ]] || ! grep -q '^Usage:' <<<"$out"; then
+            failures=$((failures + 1))
+            printf 'FAIL scripts/%s --help: exit %d, ' "$name" "$status"
+            printf 'want 0 and its opening comment with a Usage: line\n%s\n' "$out$(cat "$tmp/err")"
+        fi
+        status=0
+        out=$(timeout 10 "$s" --no-such-option 2>"$tmp/err" </dev/null) || status=$?
+        if ((status != 2)) || [[ -n $out ]] || ! grep -qi '^usage:' "$tmp/err"; then
+            failures=$((failures + 1))
+            printf 'FAIL scripts/%s --no-such-option: exit %d, ' "$name" "$status"
+            printf 'want 2, a usage line on stderr, nothing on stdout\n%s\n' "$out$(cat "$tmp/err")"
+        fi
+    done
+}
+
 main() {
+    no_args "$@"
     need map_normalfile1 map_normalfile2 anon_fork sysv_write sysv_read posix_shm_write \
         posix_shm_read filesize_vs_mapsize map_grow_file shm_counter shm_counter_pair \
         shm_counter_dies ipc_bench errata
     make_tmp "${TMPDIR:-/tmp}"
+    check_scripts
     local dir=$tmp missing=$tmp/no/such/dir/f empty=$tmp/empty short=$tmp/short fifo=$tmp/fifo
     local link=$tmp/link ro=/sys/kernel/notes nonutf8
     nonutf8=$tmp/$'\xff\xfe'/f
@@ -140,7 +167,8 @@ main() {
     try shm_counter --backing posix --name "$name" --role second
     rm -f "/dev/shm/${name#/}"
 
-    printf '%d bad-input cases against %d binaries: %d failed\n' "$cases" 14 "$failures"
+    printf '%d bad-input cases against %d binaries and %d scripts: %d failed\n' "$cases" 14 \
+        "$(compgen -G "$root/scripts/*.sh" | wc -l)" "$failures"
     ((failures == 0))
 }
 

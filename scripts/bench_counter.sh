@@ -20,6 +20,7 @@ median_ns() {
 }
 
 main() {
+    no_args "$@"
     need shm_counter
     say "shm_counter: ns per increment, 2 processes x LOOPS each, backing anon, median of $runs ($(nproc) CPUs)"
     printf '%-14s %10s %10s\n' sync LOOPS ns

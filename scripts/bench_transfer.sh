@@ -10,6 +10,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 main() {
+    no_args "$@"
     need file_transfer
     local mib=1024 avail
     # Input and output both live in /dev/shm: leave room for both, and then some.

@@ -33,6 +33,12 @@ usage() {
     exit 2
 }
 
+# show_help: the opening comment above, with its Usage: lines (--help).
+show_help() {
+    sed -n '2,${/^#/!q;s/^# \{0,1\}//;p}' "$0"
+    exit 0
+}
+
 # in_use FILE: whether some process (one whose /proc entries we may read) maps FILE or has
 # it open. An object still in use is not a leftover.
 in_use() {
@@ -67,6 +73,7 @@ main() {
         case $1 in
             --dry-run) mode=list ;;
             --check) mode=check ;;
+            -h | --help) show_help ;;
             --only)
                 [[ $# -ge 2 ]] || usage
                 only=$2

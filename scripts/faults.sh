@@ -15,6 +15,12 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+case ${1-} in
+-h | --help) header_usage; exit 0 ;;
+-*) usage_error "unknown option $1" ;;
+esac
+[[ $# -le 1 ]] || usage_error "one PREFIX at most"
+
 passed=0
 failed=0
 skipped=0

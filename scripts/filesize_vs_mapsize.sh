@@ -12,6 +12,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 main() {
+    no_args "$@"
     need filesize_vs_mapsize
     banner filesize_vs_mapsize "file size against mapping size: SIGBUS and SIGSEGV" "chapter 5, docs/src/filesize_vs_mapsize.md"
     make_tmp "${TMPDIR:-/tmp}"

@@ -128,6 +128,7 @@ drop_tmp() {
 # random_hex [BYTES]: 2 hex digits per random byte (8 bytes unless told), for names and keys
 # that must not collide with another run's. Never $$ alone: two runs in separate PID
 # namespaces that share System V IPC and /dev/shm (containers, CI jobs) often have the same pid.
+# shellcheck disable=SC2120 # BYTES is optional: most callers pass none
 random_hex() {
     od -An -N"${1:-8}" -tx1 /dev/urandom | tr -d ' \n'
 }

@@ -32,6 +32,7 @@ session() {
 }
 
 main() {
+    no_args "$@"
     need map_normalfile1 map_normalfile2
     banner map_normalfile "two unrelated processes share a file through mmap" "chapter 1, docs/src/map_normalfile.md"
 

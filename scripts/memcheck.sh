@@ -89,6 +89,12 @@ asan() {
 }
 
 main() {
+    case ${1-} in
+    -h | --help) header_usage; exit 0 ;;
+    '' | --no-asan) ;;
+    *) usage_error "unknown argument $1" ;;
+    esac
+    [[ $# -le 1 ]] || usage_error "unexpected argument $2"
     need map_normalfile1 map_normalfile2 anon_fork sysv_write sysv_read posix_shm_write \
         posix_shm_read filesize_vs_mapsize map_grow_file shm_counter ipc_bench
     make_tmp "${TMPDIR:-/tmp}"

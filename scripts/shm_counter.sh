@@ -44,6 +44,7 @@ start_first() {
 }
 
 main() {
+    no_args "$@"
     need shm_counter
     banner shm_counter "a shared counter needs a lock" "chapter 7, docs/src/shm_counter.md"
 

@@ -73,6 +73,7 @@ segments() {
 }
 
 main() {
+    no_args "$@"
     need sysv_write sysv_read
     banner sysv_shm "System V shared memory: shmget, shmat, shmdt, shmctl" "chapter 3, docs/src/sysv_shm.md"
 

@@ -26,6 +26,9 @@
 //! `--private` maps `MAP_PRIVATE` (the child reads zeros, the parent keeps 20: copy-on-write),
 //! `--dev-zero` maps `/dev/zero`, `--file PATH` maps a file.
 //!
+//! Run it with cargo, from anywhere in the workspace (its flags after `--`):
+//! `cargo run -p anon_fork`, `cargo run -p anon_fork -- --private`.
+//!
 //! Exit status: 0 done, 1 a call failed (the message names it), 2 bad arguments.
 
 use std::fs::{File, OpenOptions};

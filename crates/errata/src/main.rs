@@ -15,6 +15,10 @@
 //! ```
 //!
 //! `errata --list` lists the entries, `errata all` runs every probe.
+//!
+//! Run it with cargo, from anywhere in the workspace (its arguments after `--`):
+//! `cargo run -p errata -- 001-4`, `cargo run -p errata -- --list`.
+//!
 //! Exit status: 0 every probe holds, 1 one does not (or a call it needs failed), 2 bad arguments.
 
 #[cfg(not(target_os = "linux"))]

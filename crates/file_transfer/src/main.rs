@@ -19,6 +19,11 @@
 //! The server is the parent, the client a forked child. The shared region holds 4 slots of
 //! `--chunk` bytes; a slot's number goes to the client through a pipe when the server has
 //! filled it, and comes back when the client has written it out (8 and 4 bytes: no data).
+//!
+//! Run it with cargo, from anywhere in the workspace (its arguments after `--`; the release
+//! build, as timings mean nothing without it), big.in any file and big.out a new one:
+//! `cargo run --release -p file_transfer -- --time big.in big.out`.
+//!
 //! Exit status: 0 the output is the input, 1 a call failed or it is not, 2 bad arguments.
 
 use std::fs::File;

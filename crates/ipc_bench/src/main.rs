@@ -23,6 +23,10 @@
 //! terminal; one line per figure on stdout when that is a file or a pipe, but for `--json`),
 //! then the tables.
 //!
+//! Run it with cargo, from anywhere in the workspace (its flags after `--`; the release build,
+//! as `make bench` does): `cargo run --release -p ipc_bench`, or
+//! `cargo run --release -p ipc_bench -- --quick`.
+//!
 //! Exit status: 0 done, 1 a transport failed or delivered wrong bytes, a child died, no space
 //! for a region, or `--svg` names something other than a file of yours (one line on stderr),
 //! 2 bad arguments (a `--bytes` that is not a size, an `--only` that selects no transport).

@@ -30,6 +30,9 @@
 //! $ map_grow_file --append 12 /tmp/log | map_grow_file --follow /tmp/log
 //! ```
 //!
+//! Run it with cargo, from anywhere in the workspace (its arguments after `--`):
+//! `cargo run -p map_grow_file`, `cargo run -p map_grow_file -- --append 12 /tmp/log`.
+//!
 //! Exit status: 0 done (the SIGBUS probes are part of the output), 1 a call failed, 2 bad
 //! arguments.
 

@@ -30,6 +30,9 @@
 //! - a process that dies holding the lock: `shm_counter_dies` (src/bin/shm_counter_dies.rs), or
 //!   `shm_counter --child-dies-holding-lock`.
 //!
+//! Run it with cargo, from anywhere in the workspace (its flags after `--`):
+//! `cargo run -p shm_counter --bin shm_counter -- --loops 1000000 --sync none`.
+//!
 //! Exit status: 0 done, 1 a call failed (the message names it), 2 bad arguments.
 
 #[cfg(not(target_os = "linux"))]

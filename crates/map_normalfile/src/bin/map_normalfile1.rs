@@ -24,6 +24,9 @@
 //! Scripts and tests release the mapping on an event instead of the timer: with `--wait-stdin`
 //! it holds until a line (or end of file) arrives on stdin.
 //!
+//! Run it with cargo, from anywhere in the workspace (its arguments after `--`):
+//! `cargo run -p map_normalfile --bin map_normalfile1 -- /var/tmp/test_shm`.
+//!
 //! Exit status: 0 done, 1 a call failed (the message names it), 2 bad arguments.
 
 use std::io::{self, Seek, SeekFrom, Write};

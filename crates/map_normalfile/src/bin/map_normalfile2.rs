@@ -19,6 +19,9 @@
 //! name: j age 29;
 //! ```
 //!
+//! Run it with cargo, from anywhere in the workspace (its arguments after `--`):
+//! `cargo run -p map_normalfile --bin map_normalfile2 -- /var/tmp/test_shm`.
+//!
 //! Exit status: 0 done, 1 a call failed or the file is not one the writer made, 2 bad arguments.
 
 use std::path::PathBuf;

@@ -13,6 +13,9 @@
 //! $ shm_counter_dies --sync sem          # taken for ever: the parent gives up, one line
 //! ```
 //!
+//! Run it with cargo, from anywhere in the workspace (its flags after `--`):
+//! `cargo run -p shm_counter --bin shm_counter_dies -- --sync robust`.
+//!
 //! Exit status: 0 the parent counted, 1 the lock stayed taken or a call failed, 2 bad arguments.
 
 #[cfg(not(target_os = "linux"))]

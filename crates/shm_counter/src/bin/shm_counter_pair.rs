@@ -14,6 +14,11 @@
 //!
 //! The first removes the object on every way out (Ctrl-C included); a first killed with
 //! SIGKILL leaves it, and `make clean-ipc` removes it.
+//!
+//! Run it with cargo, from anywhere in the workspace (its arguments after `--`), in two
+//! terminals: `cargo run -p shm_counter --bin shm_counter_pair -- first /count`, then
+//! `cargo run -p shm_counter --bin shm_counter_pair -- second /count`.
+//!
 //! Exit status: 0 done, 1 a call failed (the message names it), 2 bad arguments.
 
 #[cfg(not(target_os = "linux"))]

@@ -16,6 +16,9 @@
 //! sysv_read: shmget 0x000004d2: No such file or directory; no segment has this key: run sysv_write first
 //! ```
 //!
+//! Run it with cargo, from anywhere in the workspace (its flags after `--`):
+//! `cargo run -p sysv_shm --bin sysv_read`.
+//!
 //! Exit status: 0 done, 1 a call failed or the segment is not a people record, 2 bad arguments.
 
 use clap::Parser;

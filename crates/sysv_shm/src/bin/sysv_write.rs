@@ -25,6 +25,9 @@
 //! `--new` makes a taken key an error (`shmget KEY: File exists`) instead of writing into
 //! what is there: the project's scripts draw a random key and draw again on that error.
 //!
+//! Run it with cargo, from anywhere in the workspace (its flags after `--`):
+//! `cargo run -p sysv_shm --bin sysv_write`.
+//!
 //! Exit status: 0 done, 1 a call failed (the message names it), 2 bad arguments.
 
 use clap::Parser;
