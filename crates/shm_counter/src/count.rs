@@ -86,10 +86,10 @@ impl Peer for ChildPeer<'_> {
 pub struct ParentPeer(pub libc::pid_t);
 
 impl ParentPeer {
-    /// The parent of this process, now.
-    pub fn now() -> ParentPeer {
-        // SAFETY: getppid has no preconditions.
-        ParentPeer(unsafe { libc::getppid() })
+    /// This process, as the parent of the child it is about to fork: call it before `fork`.
+    pub fn this_process() -> ParentPeer {
+        // SAFETY: getpid has no preconditions.
+        ParentPeer(unsafe { libc::getpid() })
     }
 }
 

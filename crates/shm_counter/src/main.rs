@@ -177,6 +177,9 @@ fn parent_and_child(args: &Args, interrupts: &Interrupts) -> Result<()> {
         args.loops
     );
     let start = Instant::now();
+    // The parent's pid, taken before the fork: a child that asked getppid() after it could
+    // be told 1 already, if the parent was killed in between, and wait for "1" for ever.
+    let parent = ParentPeer::this_process();
 
     // if (fork() == 0) { for (i = 0; i < nloop; i++) ...; exit(0); }
     // SAFETY: this program starts no threads; the child ends with exit_child.
@@ -186,7 +189,7 @@ fn parent_and_child(args: &Args, interrupts: &Interrupts) -> Result<()> {
             // semaphore): the parent removes those; the child must not.
             region.disown();
             counter.disown();
-            let mut parent = ParentPeer::now();
+            let mut parent = parent;
             let result = counter
                 .ready_and_wait_start(&mut parent, interrupts)
                 .and_then(|()| {
