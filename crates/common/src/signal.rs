@@ -30,6 +30,17 @@ pub use signalfd::Interrupts;
 /// The signals a user or a service manager sends to stop a program.
 const SIGNALS: [libc::c_int; 3] = [libc::SIGHUP, libc::SIGINT, libc::SIGTERM];
 
+/// Reads what stdin has (poll said it has something): a line, or end of file (0 bytes).
+/// Either releases a program waiting for Enter.
+fn read_stdin() -> Result<(), crate::Error> {
+    use std::io::Read;
+    std::io::stdin()
+        .lock()
+        .read(&mut [0; 512])
+        .map_err(|e| crate::Error::new("read stdin", e))?;
+    Ok(())
+}
+
 /// Ends the process by `signo` with the signal's default action (the shell then reports it
 /// as killed by that signal, exit status 128 + `signo`).
 pub fn reraise(signo: libc::c_int) -> ! {

@@ -67,12 +67,7 @@ impl Interrupts {
             }
             self.check()?;
             if n > 0 && fds[0].revents != 0 {
-                // A line, or end of file (0 bytes): either releases the program.
-                io::stdin()
-                    .lock()
-                    .read(&mut [0; 512])
-                    .map_err(|e| Error::new("read stdin", e))?;
-                return Ok(());
+                return super::read_stdin();
             }
         }
     }

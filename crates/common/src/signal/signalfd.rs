@@ -1,6 +1,6 @@
 //! [`Interrupts`] on Linux: the three signals blocked, and read from a `signalfd`.
 
-use std::io::{self, Read};
+use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use super::signal_set;
@@ -60,12 +60,7 @@ impl Interrupts {
                 return Err(Error::signal(self.read_signal()?));
             }
             if fds[0].revents != 0 {
-                // A line, or end of file (0 bytes): either releases the program.
-                io::stdin()
-                    .lock()
-                    .read(&mut [0; 512])
-                    .map_err(|e| Error::new("read stdin", e))?;
-                return Ok(());
+                return super::read_stdin();
             }
         }
     }
