@@ -168,7 +168,7 @@ fn futex_wait(word: &AtomicU64, expected: u64, timeout: Duration) -> bool {
 }
 
 /// futex(word, FUTEX_WAKE, 1): wakes one process sleeping on `word`.
-fn futex_wake(word: &AtomicU64) {
+pub fn futex_wake(word: &AtomicU64) {
     // SAFETY: as for futex_wait; FUTEX_WAKE does not touch memory.
     unsafe { libc::syscall(libc::SYS_futex, low_half(word), libc::FUTEX_WAKE, 1) };
 }

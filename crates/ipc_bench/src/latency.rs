@@ -23,8 +23,8 @@ pub enum Pinger {
     Pipe,
     /// One socketpair(AF_UNIX, SOCK_STREAM)
     UnixSocket,
-    /// A mailbox in POSIX shm: the message's first 8 bytes (sequence number and its
-    /// complement) as one atomic word on one cache line, the rest on the next
+    /// A mailbox in POSIX shm, one cache line: the message's first 8 bytes (sequence number
+    /// and its complement) as one atomic word, the rest right after it on the same line
     Shm(Wait),
     /// The limit: one atomic word in shared memory, set by one side and awaited (spinning) by
     /// the other; no message at all
@@ -58,10 +58,22 @@ impl Pinger {
     }
 }
 
-/// `rounds` round trips of a `msg`-byte message (8 to 64 bytes); returns the time of one.
+/// `rounds` round trips of a `msg`-byte message (8 or 64 bytes); returns the time of one.
 /// Ctrl-C stops it (`Error::signal`), and so does the child's death.
 pub fn run(pinger: Pinger, msg: usize, rounds: u64) -> Result<Duration> {
-    assert!((8..=MAX_MSG).contains(&msg));
+    match msg {
+        8 => run_sized::<8>(pinger, rounds),
+        MAX_MSG => run_sized::<MAX_MSG>(pinger, rounds),
+        _ => Err(Error::msg(
+            pinger.name(),
+            format!("a message of {msg} bytes: 8 or {MAX_MSG} only"),
+        )),
+    }
+}
+
+/// `run` for a message of `N` bytes: the size is a constant in the loops, so that copying,
+/// stamping and checking a message are a few unrolled moves, not calls to memcpy and a loop.
+fn run_sized<const N: usize>(pinger: Pinger, rounds: u64) -> Result<Duration> {
     let label = pinger.name();
     let mut link = Link::new(pinger)?;
     // SAFETY: getpid has no preconditions.
@@ -72,7 +84,7 @@ pub fn run(pinger: Pinger, msg: usize, rounds: u64) -> Result<Duration> {
             crate::cpu::child_setup(parent);
             link.keep(false);
             let mut watch = Watch::child(parent);
-            if let Err(err) = link.answer(msg, rounds, &mut watch) {
+            if let Err(err) = link.answer::<N>(rounds, &mut watch) {
                 // A child whose parent has gone ends quietly: nobody is left to read it.
                 if watch.stopped().is_none() {
                     eprintln!("ipc_bench: {}: answering: {err}", pinger.name());
@@ -86,7 +98,7 @@ pub fn run(pinger: Pinger, msg: usize, rounds: u64) -> Result<Duration> {
             // The child's ends closed here: its death is an end of file or a broken pipe.
             link.keep(true);
             let elapsed = link
-                .ask(msg, rounds, &mut watch)
+                .ask::<N>(rounds, &mut watch)
                 .map_err(|e| watch.failure(e, label, "answering process"))?;
             let status = watch
                 .finish()
@@ -115,13 +127,13 @@ enum Link {
     CacheLine(Region),
 }
 
-/// In the shm region, used by both directions in turn: the message's first 8 bytes at 0 (one
-/// atomic store: for an 8-byte message the round trip moves one cache line, like the limit),
-/// its other bytes at 64, on a line of their own that nobody spins on; the parent's sleeping
-/// flag at 128, the child's at 192 (only touched by a side about to sleep, and read by the
-/// other side to see whether to wake it).
+/// In the shm region, used by both directions in turn: the whole message on the first cache
+/// line, its first 8 bytes at 0 (the head: one atomic word, stored last and with Release), its
+/// other bytes right after, at 8. Whatever the size, a round trip moves that one line there
+/// and back, like the limit. The parent's sleeping flag is at 128, the child's at 192 (only
+/// touched by a side about to sleep, and read by the other side to see whether to wake it).
 const HEAD: usize = 0;
-const BODY: usize = 64;
+const BODY: usize = 8;
 const PARENT_SLEEPING: usize = 128;
 const CHILD_SLEEPING: usize = 192;
 
@@ -176,11 +188,11 @@ impl Link {
         }
     }
 
-    /// The parent: `rounds` requests, each time waiting for the answer.
-    fn ask(&mut self, msg: usize, rounds: u64, watch: &mut Watch) -> io::Result<Duration> {
-        let mut out = [0u8; MAX_MSG];
-        let mut back = [0u8; MAX_MSG];
-        let (out, back) = (&mut out[..msg], &mut back[..msg]);
+    /// The parent: `rounds` requests of `N` bytes, each time waiting for the answer.
+    fn ask<const N: usize>(&mut self, rounds: u64, watch: &mut Watch) -> io::Result<Duration> {
+        let mut out = [0u8; N];
+        let mut back = [0u8; N];
+        let (out, back) = (&mut out, &mut back);
         let start = Instant::now();
         for i in 0..rounds {
             watch.tick()?;
@@ -191,13 +203,13 @@ impl Link {
                     to_parent: (Some(rx), _),
                 } => {
                     stamp(out, request);
-                    watch.write_all(tx, out)?;
-                    watch.read_exact(rx, back)?;
+                    watch.write_all(tx, out.as_slice())?;
+                    watch.read_exact(rx, back.as_mut_slice())?;
                 }
                 Link::Socket(Some(sock), _) => {
                     stamp(out, request);
-                    watch.write_all(sock, out)?;
-                    watch.read_exact(sock, back)?;
+                    watch.write_all(sock, out.as_slice())?;
+                    watch.read_exact(sock, back.as_mut_slice())?;
                 }
                 Link::Shm { region, wait } => {
                     stamp(out, request);
@@ -217,10 +229,10 @@ impl Link {
         Ok(start.elapsed())
     }
 
-    /// The child: answers `rounds` requests.
-    fn answer(&mut self, msg: usize, rounds: u64, watch: &mut Watch) -> io::Result<()> {
-        let mut buf = [0u8; MAX_MSG];
-        let buf = &mut buf[..msg];
+    /// The child: answers `rounds` requests of `N` bytes.
+    fn answer<const N: usize>(&mut self, rounds: u64, watch: &mut Watch) -> io::Result<()> {
+        let mut buf = [0u8; N];
+        let buf = &mut buf;
         for i in 0..rounds {
             watch.tick()?;
             let (request, reply) = seqs(i);
@@ -265,21 +277,23 @@ fn wrong_side() -> io::Error {
 /// Writes `msg` into the mailbox: its bytes after the first 8 into the body, then the first
 /// 8 (sequence number and complement) into the head with one Release store, so that a reader
 /// who sees the head sees the body. Wakes the other side if its flag at `taker` says it sleeps.
-fn put(region: &Region, msg: &[u8], taker: usize, how: Wait) {
+#[inline]
+fn put<const N: usize>(region: &Region, msg: &[u8; N], taker: usize, how: Wait) {
     let body = region.as_ptr().wrapping_add(BODY);
-    // SAFETY: the body is 56 bytes inside the region; the other side reads it only after it
-    // sees the new head (published below with Release), and it wrote its own message there
-    // before publishing the head this side waited for.
-    unsafe { std::ptr::copy_nonoverlapping(msg[8..].as_ptr(), body, msg.len() - 8) };
-    let head = u64::from_ne_bytes(msg[..8].try_into().unwrap_or_default());
-    publish(head_word(region), head, flag(region, taker), how);
+    // SAFETY: the body is the N - 8 bytes after the head, on the head's cache line inside
+    // the region; the other side reads them only after it sees the new head (published
+    // below with Release), and it wrote its own message there before publishing the head
+    // this side waited for.
+    unsafe { std::ptr::copy_nonoverlapping(msg[8..].as_ptr(), body, N - 8) };
+    publish(head_word(region), head_of(msg), flag(region, taker), how);
 }
 
 /// Waits for the mailbox's head to be `want` (this side's flag at `sleeping`), then copies
 /// the message into `out`. `watch` ends the wait if the other side dies.
-fn take(
+#[inline]
+fn take<const N: usize>(
     region: &Region,
-    out: &mut [u8],
+    out: &mut [u8; N],
     want: u64,
     sleeping: usize,
     wait: Wait,
@@ -290,7 +304,7 @@ fn take(
     let body = region.as_ptr().wrapping_add(BODY);
     // SAFETY: the other side finished the body before it published the head (seen with
     // Acquire in wait_for), and does not touch the mailbox again until this side answers.
-    unsafe { std::ptr::copy_nonoverlapping(body, out[8..].as_mut_ptr(), out.len() - 8) };
+    unsafe { std::ptr::copy_nonoverlapping(body, out[8..].as_mut_ptr(), N - 8) };
     Ok(())
 }
 
@@ -319,7 +333,7 @@ fn file(fd: impl Into<std::os::fd::OwnedFd>) -> File {
 /// A message with sequence number `seq`: `seq` in the first 4 bytes, its complement in the
 /// next 4, the rest filled with its low byte.
 #[inline]
-fn stamp(msg: &mut [u8], seq: u32) {
+fn stamp<const N: usize>(msg: &mut [u8; N], seq: u32) {
     msg[..8].copy_from_slice(&head(seq).to_ne_bytes());
     msg[8..].fill(seq as u8);
 }
@@ -333,11 +347,28 @@ fn head(seq: u32) -> u64 {
     u64::from_ne_bytes(first)
 }
 
+/// The first 8 bytes of `msg`, as a u64.
 #[inline]
-fn check(msg: &[u8], seq: u32) -> io::Result<()> {
-    let first = u64::from_ne_bytes(msg[..8].try_into().unwrap_or_default());
-    if first != head(seq) || msg[8..].iter().any(|&b| b != seq as u8) {
-        return Err(io::Error::other(format!("message {seq} arrived changed")));
+fn head_of<const N: usize>(msg: &[u8; N]) -> u64 {
+    u64::from_ne_bytes(msg[..8].try_into().unwrap_or_default())
+}
+
+/// Whether `msg` is message `seq`, every byte of it. The body's bytes are compared without
+/// stopping at the first difference (an OR of XORs), which the compiler turns into a few
+/// vector compares.
+#[inline]
+fn check<const N: usize>(msg: &[u8; N], seq: u32) -> io::Result<()> {
+    let fill = seq as u8;
+    let diff = msg[8..].iter().fold(0u8, |acc, &b| acc | (b ^ fill));
+    if head_of(msg) != head(seq) || diff != 0 {
+        return Err(changed(seq));
     }
     Ok(())
+}
+
+/// The error of a message that arrived changed: out of the loops, so that `check` stays small.
+#[cold]
+#[inline(never)]
+fn changed(seq: u32) -> io::Error {
+    io::Error::other(format!("message {seq} arrived changed"))
 }

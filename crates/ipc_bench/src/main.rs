@@ -191,6 +191,8 @@ fn run(args: &Args) -> Result<()> {
     // Throughput, GiB/s: memcpy first (the limit), then each transport.
     let mut memcpy = vec![Vec::new(); THROUGHPUT_SIZES.len()];
     let mut moved = vec![vec![Vec::new(); THROUGHPUT_SIZES.len()]; Transport::ALL.len()];
+    // FUTEX_WAKE calls per message, both sides together (the rings; 0 elsewhere).
+    let mut woken = vec![vec![Vec::new(); THROUGHPUT_SIZES.len()]; Transport::ALL.len()];
     for round in 0..=repeats {
         for (col, &msg) in THROUGHPUT_SIZES.iter().enumerate() {
             let count = (bytes / msg as u64).max(16);
@@ -205,14 +207,27 @@ fn run(args: &Args) -> Result<()> {
             }
             for &(t, transport) in &transports {
                 interrupted()?;
+                let mut wakes = 0.0;
                 let took = progress.measure(round, transport.name(), msg, "GiB/s", || {
-                    throughput::run(transport, msg, count, args.corrupt).map(gib_s)
+                    throughput::run(transport, msg, count, args.corrupt).map(|m| {
+                        wakes = m.wakes as f64 / count as f64;
+                        gib_s(m.elapsed)
+                    })
                 })?;
                 if round > 0 {
                     moved[t][col].push(took);
+                    woken[t][col].push(wakes);
                 }
             }
         }
+    }
+
+    // Idle: what each ring that sleeps costs while no data moves.
+    let mut idle: report::Idle = Vec::new();
+    for &(_, transport) in transports.iter().filter(|(_, t)| t.sleeps()) {
+        interrupted()?;
+        let (w, r) = throughput::idle(transport)?;
+        idle.push((transport.name(), w, r));
     }
 
     // Latency, ns per round trip.
@@ -257,11 +272,28 @@ fn run(args: &Args) -> Result<()> {
         unit: "GiB/s",
         sizes: THROUGHPUT_SIZES.to_vec(),
         rows: throughput_rows,
+        limit: true,
+    };
+    let wakeups = Table {
+        title: "Rings that sleep: FUTEX_WAKE calls per message, both sides: median [min-max]",
+        unit: "wakes/msg",
+        sizes: THROUGHPUT_SIZES.to_vec(),
+        rows: Transport::ALL
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.sleeps())
+            .map(|(t, transport)| Row {
+                name: transport.name(),
+                cells: woken[t].iter().map(stat).collect(),
+            })
+            .collect(),
+        limit: false,
     };
     let latency = Table {
         title: "Latency, ns per round trip: median [min-max], and the ratio to the cache-line ping-pong",
         unit: "ns",
         sizes: LATENCY_SIZES.to_vec(),
+        limit: true,
         rows: Pinger::ALL
             .iter()
             .enumerate()
@@ -275,7 +307,15 @@ fn run(args: &Args) -> Result<()> {
     if args.json {
         println!(
             "{}",
-            report::json(&machine, bytes, repeats, &throughput, &latency)?
+            report::json(
+                &machine,
+                bytes,
+                repeats,
+                &throughput,
+                &latency,
+                &wakeups,
+                &idle
+            )?
         );
     } else {
         if lines_printed {
@@ -285,6 +325,13 @@ fn run(args: &Args) -> Result<()> {
         println!();
         print!("{}", latency.text());
         println!();
+        // The rings that sleep, if any was measured.
+        if !idle.is_empty() {
+            print!("{}", wakeups.text());
+            println!();
+            print!("{}", report::idle_text(&idle));
+            println!();
+        }
         let took = started.elapsed().as_secs_f64();
         match &args.svg {
             Some(svg) => println!("took {took:.1} s; chart: {}", svg.display()),

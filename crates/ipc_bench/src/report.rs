@@ -176,10 +176,15 @@ pub struct Table {
     pub unit: &'static str,
     pub sizes: Vec<usize>,
     pub rows: Vec<Row>,
+    /// Whether the first row is a limit the others are divided by.
+    pub limit: bool,
 }
 
 impl Table {
     fn ratio(&self, row: &Row, col: usize) -> Option<f64> {
+        if !self.limit {
+            return None;
+        }
         let limit = self.rows.first()?.cells[col]?.median;
         let value = row.cells[col]?.median;
         Some(value / limit)
@@ -329,6 +334,30 @@ struct Json<'a> {
     repeats: u32,
     throughput: Vec<JsonCell>,
     latency: Vec<JsonCell>,
+    wakeups: Vec<JsonCell>,
+    idle_cpu_percent: Vec<JsonIdle>,
+}
+
+/// What a ring's sides cost while no data moves, in % of one CPU.
+#[derive(Debug, Serialize)]
+struct JsonIdle {
+    transport: &'static str,
+    writer: f64,
+    reader: f64,
+}
+
+/// The idle figures of the rings that sleep: (transport, writer %, reader %).
+pub type Idle = Vec<(&'static str, f64, f64)>;
+
+/// The idle figures as text, one line per ring.
+pub fn idle_text(idle: &Idle) -> String {
+    let mut out =
+        String::from("Idle: CPU used while waiting for the other side, % of one CPU over 300 ms\n");
+    let _ = writeln!(out, "{:<30}{:>16}{:>16}", "transport", "writer", "reader");
+    for (name, w, r) in idle {
+        let _ = writeln!(out, "{name:<30}{:>15.1}%{:>15.1}%", w, r);
+    }
+    out
 }
 
 /// The whole run as JSON (serde_json, which escapes what a name or the CPU model may hold).
@@ -338,6 +367,8 @@ pub fn json(
     repeats: u32,
     throughput: &Table,
     latency: &Table,
+    wakeups: &Table,
+    idle: &Idle,
 ) -> Result<String> {
     let json = Json {
         machine,
@@ -345,6 +376,15 @@ pub fn json(
         repeats,
         throughput: throughput.cells("gib_per_s"),
         latency: latency.cells("ns_per_round_trip"),
+        wakeups: wakeups.cells("futex_wakes_per_message"),
+        idle_cpu_percent: idle
+            .iter()
+            .map(|&(transport, writer, reader)| JsonIdle {
+                transport,
+                writer: round4(writer),
+                reader: round4(reader),
+            })
+            .collect(),
     };
     serde_json::to_string_pretty(&json).map_err(|e| Error::msg("JSON", e.to_string()))
 }
@@ -427,8 +467,10 @@ pub fn num(x: f64) -> String {
         format!("{x:.0}")
     } else if x >= 10.0 {
         format!("{x:.1}")
-    } else {
+    } else if x >= 0.1 || x == 0.0 {
         format!("{x:.2}")
+    } else {
+        format!("{x:.4}")
     }
 }
 
@@ -520,6 +562,7 @@ mod tests {
             title: "t",
             unit: "GiB/s",
             sizes: vec![4096, 1 << 20],
+            limit: true,
             rows: vec![
                 Row {
                     name: "memcpy",
@@ -535,9 +578,26 @@ mod tests {
             title: "l",
             unit: "ns",
             sizes: vec![8],
+            limit: true,
             rows: vec![],
         };
-        let text = json("a \"quoted\" CPU\\", 1 << 30, 5, &table, &latency).unwrap();
+        let wakeups = Table {
+            title: "w",
+            unit: "",
+            sizes: vec![1 << 20],
+            limit: false,
+            rows: vec![],
+        };
+        let text = json(
+            "a \"quoted\" CPU\\",
+            1 << 30,
+            5,
+            &table,
+            &latency,
+            &wakeups,
+            &vec![],
+        )
+        .unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["machine"], "a \"quoted\" CPU\\");
         assert_eq!(v["bytes_per_run"], 1 << 30);

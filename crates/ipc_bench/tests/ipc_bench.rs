@@ -15,7 +15,7 @@ use testkit::{Bin, Transcript};
 
 const PROG: Bin = Bin::new("ipc_bench", env!("CARGO_BIN_EXE_ipc_bench"));
 
-const THROUGHPUT_ROWS: [&str; 9] = [
+const THROUGHPUT_ROWS: [&str; 10] = [
     "memcpy, one thread (limit)",
     "pipe",
     "unix socket",
@@ -25,6 +25,15 @@ const THROUGHPUT_ROWS: [&str; 9] = [
     "System V shm, futex",
     "POSIX shm, spin then futex",
     "POSIX shm, spin (busy loop)",
+    "POSIX shm, zero copy (loan)",
+];
+/// The rings whose sides may sleep: the wake-ups table and the idle figures.
+const SLEEPING_ROWS: [&str; 5] = [
+    "mapped file, futex",
+    "POSIX shm, futex",
+    "System V shm, futex",
+    "POSIX shm, spin then futex",
+    "POSIX shm, zero copy (loan)",
 ];
 const LATENCY_ROWS: [&str; 6] = [
     "cache-line ping-pong (limit)",
@@ -116,10 +125,12 @@ fn json_has_every_figure() {
         keys(&json),
         [
             "bytes_per_run",
+            "idle_cpu_percent",
             "latency",
             "machine",
             "repeats",
-            "throughput"
+            "throughput",
+            "wakeups"
         ]
     );
     assert_eq!(json["bytes_per_run"], 16 << 20);
@@ -139,6 +150,34 @@ fn json_has_every_figure() {
     };
     assert_eq!(names(throughput), THROUGHPUT_ROWS);
     assert_eq!(names(latency), LATENCY_ROWS);
+    let wakeups = json["wakeups"].as_array().unwrap();
+    assert_eq!(names(wakeups), SLEEPING_ROWS);
+    for item in wakeups {
+        assert_eq!(
+            keys(item),
+            [
+                "futex_wakes_per_message",
+                "msg_bytes",
+                "ratio_to_limit",
+                "transport"
+            ]
+        );
+        // No limit row: a wake-up count is no fraction of anything.
+        assert!(item["ratio_to_limit"].is_null(), "{item}");
+        // Fewer wake-ups than messages: the rings batch them.
+        let median = item["futex_wakes_per_message"]["median"].as_f64().unwrap();
+        assert!((0.0..1.0).contains(&median), "{item}");
+    }
+    let idle = json["idle_cpu_percent"].as_array().unwrap();
+    assert_eq!(names(idle), SLEEPING_ROWS);
+    for item in idle {
+        assert_eq!(keys(item), ["reader", "transport", "writer"]);
+        // A side that waits sleeps: a few ms of CPU at most in 300 ms, not a spinning 100 %.
+        for side in ["reader", "writer"] {
+            let pct = item[side].as_f64().unwrap();
+            assert!((0.0..20.0).contains(&pct), "{item}");
+        }
+    }
     for item in throughput {
         assert_eq!(
             keys(item),

@@ -135,7 +135,7 @@ fn futex_wait(word: &AtomicU64, expected: u64, timeout: Duration) -> bool {
 }
 
 /// futex(word, FUTEX_WAKE, 1): wakes one process sleeping on `word`.
-fn futex_wake(word: &AtomicU64) {
+pub fn futex_wake(word: &AtomicU64) {
     // Step 7. syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
     todo!("FUTEX_WAKE, one waiter")
 }
