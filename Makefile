@@ -44,7 +44,7 @@ SCRIPTS := scripts/map_normalfile.sh scripts/anon_fork.sh scripts/sysv_shm.sh sc
            scripts/file_transfer.sh
 
 .PHONY: help build c run-all run-map-normalfile run-anon-fork run-sysv run-posix-shm \
-        run-filesize-vs-mapsize run-map-grow-file run-counter run-file-transfer bench \
+        run-filesize-vs-mapsize run-map-grow-file run-counter run-file-transfer bench bench-peers \
         exercises test test-rust test-exercises test-book-fit test-scripts test-bad-input test-faults test-memcheck check-leftovers lint fmt clippy shellcheck docs docs-open \
         clean clean-ipc cross-check
 
@@ -95,6 +95,19 @@ bench: ## Measure (release build): IPC throughput and latency (ipc_bench), the c
 	target/release/ipc_bench --svg target/ipc_bench.svg
 	@BIN_DIR=$(CURDIR)/target/release scripts/bench_counter.sh
 	@BIN_DIR=$(CURDIR)/target/release scripts/bench_transfer.sh
+
+# iceoryx2 measured beside ipc_bench (peers/iceoryx2_bench: a workspace of its own, so that its
+# heavy build stays out of build, test and run-all). The two JSON files stay in target/bench-peers.
+PEER := peers/iceoryx2_bench
+bench-peers: ## Measure iceoryx2 (crates.io) beside ipc_bench in one run: one table per figure (release builds; minutes)
+	@echo "bench-peers: building ipc_bench and $(PEER) (release; iceoryx2 from crates.io: about 2 minutes the first time), then measuring both (about 2 minutes)"
+	$(CARGO) build --release -p ipc_bench
+	$(CARGO) build --release --manifest-path $(PEER)/Cargo.toml
+	@mkdir -p target/bench-peers
+	target/release/ipc_bench --json > target/bench-peers/ipc_bench.json
+	$(PEER)/target/release/iceoryx2_bench --json > target/bench-peers/iceoryx2.json
+	@echo
+	@$(PEER)/target/release/bench_peers_table target/bench-peers/ipc_bench.json target/bench-peers/iceoryx2.json
 
 test: lint doc-check deps-check cross-check c docs test-rust msrv test-exercises test-book-fit test-scripts test-bad-input test-faults test-memcheck check-leftovers ## Every check: fmt, clippy, shellcheck, rustdoc, duplicate crates, the C, the book, tests, MSRV, scripts, faults, memcheck, leftovers
 	@if [[ -s $(SHM_SKIP_LOG) ]]; then \
@@ -224,7 +237,7 @@ $(TOOLS)/bin/mdbook:
 
 clean: ## Remove build output and the built book
 	$(CARGO) clean
-	rm -rf docs/book
+	rm -rf docs/book $(PEER)/target
 
 clean-ipc: ## List and remove this project's leftover segments and shm objects (only those)
 	@scripts/clean_ipc.sh

@@ -7,8 +7,8 @@
 //!
 //! - Throughput: S bytes (1 GiB) in messages of 4 KiB, 64 KiB and 1 MiB through a pipe, a UNIX
 //!   socket, a regular file, a mapped file, POSIX shm and System V shm (a ring of 2 MiB of
-//!   slots handed over with futex words; POSIX shm also with spinning), each byte checksummed by
-//!   the receiver. The limit: one thread's memcpy of the same message size.
+//!   slots, or 8 slots, handed over with futex words whose wake-ups are batched; POSIX shm
+//!   also with spinning, and with no copy at all), each byte checksummed by the receiver. The limit: one thread's memcpy of the same message size.
 //! - Latency: round trips of 8 and 64 bytes through a pipe, a UNIX socket and POSIX shm
 //!   (futex, spin then futex, spin). The limit: a cache line bounced between two processes.
 //!
