@@ -91,6 +91,7 @@ run-file-transfer: $(BUILD) ## 8. The notes' scenario: a file through a pipe (4 
 	@scripts/file_transfer.sh
 
 bench: ## Measure (release build): IPC throughput and latency (ipc_bench), the counter's cost, the notes' file transfer
+	@echo "bench: building the release binaries, then measuring: ipc_bench (about 40 s), the shared counter, the notes' file transfer (about a minute in all); keep the machine otherwise idle"
 	$(CARGO) build --release --workspace --bins
 	target/release/ipc_bench --svg target/ipc_bench.svg
 	@BIN_DIR=$(CURDIR)/target/release scripts/bench_counter.sh
