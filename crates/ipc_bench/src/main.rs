@@ -5,7 +5,7 @@
 //! 000 explains it by copies (four for a file sent through a pipe, two through shared memory).
 //! This measures it. Chapter: `docs/src/benchmark.md`.
 //!
-//! - Throughput: S bytes (1 GiB) in messages of 4 KiB, 64 KiB and 1 MiB through a pipe, a UNIX
+//! - Throughput: S bytes (256 MiB) in messages of 4 KiB, 64 KiB and 1 MiB through a pipe, a UNIX
 //!   socket, a regular file, a mapped file, POSIX shm and System V shm (a ring of 2 MiB of
 //!   slots, or 8 slots, handed over with futex words whose wake-ups are batched; POSIX shm
 //!   also with spinning, and with no copy at all), each byte checksummed by the receiver. The limit: one thread's memcpy of the same message size.
@@ -70,7 +70,7 @@ use ipc_bench::{cpu, data, watch};
 #[cfg(target_os = "linux")]
 struct Args {
     /// Bytes each throughput run moves, as 1GiB, 16MiB, 64KiB or 65536 (also K, M, G: powers of
-    /// 1024) [default: 1 GiB; 16 MiB with --quick]
+    /// 1024) [default: 256 MiB; 16 MiB with --quick]
     #[arg(long, value_name = "BYTES", value_parser = report::parse_size)]
     bytes: Option<u64>,
 
@@ -136,12 +136,12 @@ fn run(args: &Args) -> Result<()> {
     }
     let bytes = args
         .bytes
-        .unwrap_or(if args.quick { 16 << 20 } else { 1 << 30 });
+        .unwrap_or(if args.quick { 16 << 20 } else { 256 << 20 });
     let repeats = args.repeats.unwrap_or(if args.quick { 1 } else { 5 });
     let (block_rounds, spin_rounds) = if args.quick {
         (500, 5_000)
     } else {
-        (5_000, 100_000)
+        (2_000, 100_000)
     };
     let two_cpus = cpu::pin_to_cpu(0);
     let started = Instant::now();
