@@ -355,8 +355,9 @@ fn head_of<const N: usize>(msg: &[u8; N]) -> u64 {
 
 /// Whether `msg` is message `seq`, every byte of it. The body's bytes are compared without
 /// stopping at the first difference (an OR of XORs), which the compiler turns into a few
-/// vector compares.
-#[inline]
+/// vector compares; inlined, so that they compare the bytes as they were loaded from the
+/// mailbox, without storing them first.
+#[inline(always)]
 fn check<const N: usize>(msg: &[u8; N], seq: u32) -> io::Result<()> {
     let fill = seq as u8;
     let diff = msg[8..].iter().fold(0u8, |acc, &b| acc | (b ^ fill));
@@ -371,4 +372,29 @@ fn check<const N: usize>(msg: &[u8; N], seq: u32) -> io::Result<()> {
 #[inline(never)]
 fn changed(seq: u32) -> io::Error {
     io::Error::other(format!("message {seq} arrived changed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every byte counts: a message passes its own check, and fails it with any one byte
+    /// changed, or when checked as another sequence number.
+    fn every_byte_is_checked<const N: usize>() {
+        let mut msg = [0u8; N];
+        stamp(&mut msg, 0x1234_5678);
+        assert!(check(&msg, 0x1234_5678).is_ok());
+        assert!(check(&msg, 0x1234_5679).is_err());
+        for i in 0..N {
+            let mut changed = msg;
+            changed[i] ^= 1;
+            assert!(check(&changed, 0x1234_5678).is_err(), "byte {i} of {N}");
+        }
+    }
+
+    #[test]
+    fn a_changed_byte_of_a_message_is_caught() {
+        every_byte_is_checked::<8>();
+        every_byte_is_checked::<MAX_MSG>();
+    }
 }
