@@ -44,7 +44,7 @@ use ipc_bench::{cpu, watch};
 )]
 #[cfg(target_os = "linux")]
 struct Args {
-    /// Bytes each throughput run moves, as 1GiB, 16MiB or 65536 [default: 1 GiB; 16 MiB with
+    /// Bytes each throughput run moves, as 1GiB, 16MiB or 65536 [default: 256 MiB, as ipc_bench; 16 MiB with
     /// --quick]
     #[arg(long, value_name = "BYTES", value_parser = report::parse_size)]
     bytes: Option<u64>,
@@ -127,13 +127,13 @@ fn run(args: &Args) -> Result<()> {
 
     let bytes = args
         .bytes
-        .unwrap_or(if args.quick { 16 << 20 } else { 1 << 30 });
+        .unwrap_or(if args.quick { 16 << 20 } else { 256 << 20 });
     let repeats = args.repeats.unwrap_or(if args.quick { 1 } else { 5 });
     // ipc_bench's round trips per measurement.
     let (block_rounds, spin_rounds) = if args.quick {
         (500, 5_000)
     } else {
-        (5_000, 100_000)
+        (2_000, 100_000)
     };
     let two_cpus = cpu::pin_to_cpu(0);
     let wakes: Vec<Wake> = Wake::ALL
