@@ -487,7 +487,7 @@ class4() {
 
     label="4 ipc_bench: a child killed mid-run"
     if wanted "$label"; then
-        bg_start "$out" "$bin_dir/ipc_bench" --repeats 50 --svg "$tmp/bench.svg"
+        bg_start "$out" "$bin_dir/ipc_bench" --repeats 50 --bytes 4GiB --svg "$tmp/bench.svg"
         local bench=$bg child=
         local deadline=$((SECONDS + 10))
         while [[ -z $child ]] && ((SECONDS < deadline)); do
@@ -510,7 +510,7 @@ class4() {
     fi
     label="4 ipc_bench: SIGINT mid-run"
     if wanted "$label"; then
-        bg_start "$out" "$bin_dir/ipc_bench" --repeats 50 --svg "$tmp/bench.svg"
+        bg_start "$out" "$bin_dir/ipc_bench" --repeats 50 --bytes 4GiB --svg "$tmp/bench.svg"
         bench=$bg
         pause 1
         local kids
