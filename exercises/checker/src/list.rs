@@ -292,7 +292,6 @@ pub const EXERCISES: &[Exercise] = &[
         tests: &[
             "quick_run_reports_every_transport_and_draws_the_chart",
             "json_has_every_figure",
-            "a_killed_child_ends_the_run_with_one_line",
             "sigint_or_sigterm_ends_the_run_within_a_second_and_leaves_nothing",
         ],
         solution: "crates/ipc_bench/src/futex.rs",
