@@ -386,7 +386,10 @@ pause() { read -rt "$1" -u "$never" _ || true; }
 bg_start() {
     local out=$1
     shift
-    env --default-signal=INT "$@" <&"$never" >"$out" 2>&1 &
+    # Emptied here, before the fork: the background job's own `>` runs later, and a
+    # wait_line in between would read what the last job wrote there.
+    : >"$out"
+    env --default-signal=INT "$@" <&"$never" >>"$out" 2>&1 &
     bg=$!
 }
 
