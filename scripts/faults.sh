@@ -380,6 +380,21 @@ class3() {
 # moment for a signal; never used to wait for another process.
 pause() { read -rt "$1" -u "$never" _ || true; }
 
+# On every way out (lib.sh's cleanup): a case's background job must not outlive the suite,
+# even one the suite abandons half way. SIGTERM (after SIGCONT, for a stopped one) lets it
+# remove what it made; SIGKILL after 2 s.
+script_cleanup() {
+    [[ -n ${bg:-} ]] && kill -0 "$bg" 2>/dev/null || return 0
+    kill -CONT "$bg" 2>/dev/null || true
+    kill -TERM "$bg" 2>/dev/null || true
+    local deadline=$((SECONDS + 2))
+    while kill -0 "$bg" 2>/dev/null && ((SECONDS < deadline)); do
+        sleep 0.05
+    done
+    kill -KILL "$bg" 2>/dev/null || true
+    wait "$bg" 2>/dev/null || true
+}
+
 # bg_start OUTFILE CMD...: start CMD in the background, stdin from a FIFO that never ends (so
 # `--wait-stdin` waits), stdout and stderr to OUTFILE; its pid is in $bg. SIGINT keeps its
 # default action (bash would ignore it in a background job).
