@@ -83,16 +83,7 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // io::Error prints "No such file or directory (os error 2)"; perror prints only the
-        // strerror text, and so do we.
-        let reason = self.source.to_string();
-        let reason = match self.source.raw_os_error() {
-            Some(code) => reason
-                .strip_suffix(&format!(" (os error {code})"))
-                .unwrap_or(&reason),
-            None => &reason,
-        };
-        write!(f, "{}: {}", self.context, reason)?;
+        write!(f, "{}: {}", self.context, reason(&self.source))?;
         if let Some(hint) = &self.hint {
             write!(f, "; {hint}")?;
         }
@@ -103,6 +94,19 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&self.source)
+    }
+}
+
+/// The OS reason as `perror` prints it: the strerror text alone. (io::Error prints
+/// "No such file or directory (os error 2)".)
+pub fn reason(err: &io::Error) -> String {
+    let text = err.to_string();
+    match err.raw_os_error() {
+        Some(code) => match text.strip_suffix(&format!(" (os error {code})")) {
+            Some(stripped) => stripped.to_string(),
+            None => text,
+        },
+        None => text,
     }
 }
 
@@ -121,6 +125,17 @@ impl<T> Context<T> for io::Result<T> {
 
     fn with_context<C: Into<String>>(self, context: impl FnOnce() -> C) -> Result<T> {
         self.map_err(|source| Error::new(context(), source))
+    }
+}
+
+/// The same for rustix's calls, which return its own `Errno` (the OS error, as a number).
+impl<T> Context<T> for std::result::Result<T, rustix::io::Errno> {
+    fn context(self, context: impl Into<String>) -> Result<T> {
+        self.map_err(|errno| Error::new(context, errno.into()))
+    }
+
+    fn with_context<C: Into<String>>(self, context: impl FnOnce() -> C) -> Result<T> {
+        self.map_err(|errno| Error::new(context(), errno.into()))
     }
 }
 

@@ -8,7 +8,7 @@
 //! every 100 ms.
 
 use std::io::{self, Read};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,9 +44,17 @@ impl Interrupts {
     /// Waits until stdin has a line (or is at end of file), or one of the signals arrives.
     /// A signal becomes `Err`, with [`Error::signal`] set.
     pub fn wait_for_stdin(&self) -> Result<(), Error> {
+        // SAFETY: stdin is open for the life of the process.
+        self.wait_readable(unsafe { BorrowedFd::borrow_raw(libc::STDIN_FILENO) })?;
+        super::read_stdin()
+    }
+
+    /// Waits until `fd` is readable (a line on a pipe, a connection on a listening socket),
+    /// or one of the signals arrives. A signal becomes `Err`, with [`Error::signal`] set.
+    pub fn wait_readable(&self, fd: BorrowedFd<'_>) -> Result<(), Error> {
         let mut fds = [
             libc::pollfd {
-                fd: libc::STDIN_FILENO,
+                fd: fd.as_raw_fd(),
                 events: libc::POLLIN,
                 revents: 0,
             },
@@ -67,7 +75,7 @@ impl Interrupts {
             }
             self.check()?;
             if n > 0 && fds[0].revents != 0 {
-                return super::read_stdin();
+                return Ok(());
             }
         }
     }

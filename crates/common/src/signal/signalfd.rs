@@ -1,7 +1,7 @@
 //! [`Interrupts`] on Linux: the three signals blocked, and read from a `signalfd`.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use super::signal_set;
 use crate::Error;
@@ -34,9 +34,17 @@ impl Interrupts {
     /// Waits until stdin has a line (or is at end of file), or one of the signals arrives.
     /// A signal becomes `Err`, with [`Error::signal`] set.
     pub fn wait_for_stdin(&self) -> Result<(), Error> {
+        // SAFETY: stdin is open for the life of the process.
+        self.wait_readable(unsafe { BorrowedFd::borrow_raw(libc::STDIN_FILENO) })?;
+        super::read_stdin()
+    }
+
+    /// Waits until `fd` is readable (a line on a pipe, a connection on a listening socket),
+    /// or one of the signals arrives. A signal becomes `Err`, with [`Error::signal`] set.
+    pub fn wait_readable(&self, fd: BorrowedFd<'_>) -> Result<(), Error> {
         let mut fds = [
             libc::pollfd {
-                fd: libc::STDIN_FILENO,
+                fd: fd.as_raw_fd(),
                 events: libc::POLLIN,
                 revents: 0,
             },
@@ -60,7 +68,7 @@ impl Interrupts {
                 return Err(Error::signal(self.read_signal()?));
             }
             if fds[0].revents != 0 {
-                return super::read_stdin();
+                return Ok(());
             }
         }
     }
