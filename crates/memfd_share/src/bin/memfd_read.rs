@@ -20,8 +20,8 @@
 //! name: j age 29;
 //! ```
 //!
-//! `--wait-stdin` keeps the mapping until a line arrives on stdin: the object outlives its
-//! writer for as long as this mapping does.
+//! `--wait-stdin` keeps the mapping until a line arrives on stdin, then reads the last record
+//! again: the object outlives its writer for as long as this mapping does.
 //!
 //! Run it with cargo, from anywhere in the workspace (its arguments after `--`):
 //! `cargo run -p memfd_share --bin memfd_read -- /tmp/people.sock`.
@@ -179,6 +179,13 @@ mod read {
             println!("mapped until a line arrives on stdin");
             let interrupts = Interrupts::block().context("sigprocmask")?;
             interrupts.wait_for_stdin()?;
+            // The writer may be gone by now: the mapping holds the object all the same.
+            let last = &people[people.len() - 1];
+            println!(
+                "after the wait: name: {} age {};",
+                last.name_lossy(),
+                last.age
+            );
         }
 
         // ANCHOR: munmap
