@@ -40,10 +40,11 @@ MDBOOK := $(or $(shell command -v mdbook 2>/dev/null),$(TOOLS)/bin/mdbook)
 
 # Every example's script, in the order the book teaches them.
 SCRIPTS := scripts/map_normalfile.sh scripts/anon_fork.sh scripts/sysv_shm.sh scripts/posix_shm.sh \
+           scripts/memfd_share.sh \
            scripts/filesize_vs_mapsize.sh scripts/map_grow_file.sh scripts/shm_counter.sh \
            scripts/file_transfer.sh
 
-.PHONY: help build c run-all run-map-normalfile run-anon-fork run-sysv run-posix-shm \
+.PHONY: help build c run-all run-map-normalfile run-anon-fork run-sysv run-posix-shm run-memfd \
         run-filesize-vs-mapsize run-map-grow-file run-counter run-file-transfer bench bench-peers \
         exercises test test-rust test-exercises test-book-fit test-scripts test-bad-input test-faults test-memcheck check-leftovers lint fmt clippy shellcheck docs docs-open \
         clean clean-ipc cross-check
@@ -78,16 +79,19 @@ run-sysv: $(BUILD) ## 3. System V shared memory: sysv_write, then sysv_read (ipc
 run-posix-shm: $(BUILD) ## 4. POSIX shared memory: posix_shm_write, then posix_shm_read (/dev/shm between)
 	@scripts/posix_shm.sh
 
-run-filesize-vs-mapsize: $(BUILD) ## 5. A mapping larger or smaller than its file: 0, SIGBUS, SIGSEGV
+run-memfd: $(BUILD) ## 5. Shared memory with no name: memfd_create, seals, the descriptor over a UNIX socket
+	@scripts/memfd_share.sh
+
+run-filesize-vs-mapsize: $(BUILD) ## 6. A mapping larger or smaller than its file: 0, SIGBUS, SIGSEGV
 	@scripts/filesize_vs_mapsize.sh
 
-run-map-grow-file: $(BUILD) ## 6. Map more than the file holds and use it as the file grows
+run-map-grow-file: $(BUILD) ## 7. Map more than the file holds and use it as the file grows
 	@scripts/map_grow_file.sh
 
-run-counter: $(BUILD) ## 7. Two processes increment one shared counter: lock, atomic, none
+run-counter: $(BUILD) ## 8. Two processes increment one shared counter: lock, atomic, none
 	@scripts/shm_counter.sh
 
-run-file-transfer: $(BUILD) ## 8. The notes' scenario: a file through a pipe (4 copies) and shared memory (2)
+run-file-transfer: $(BUILD) ## 9. The notes' scenario: a file through a pipe (4 copies) and shared memory (2)
 	@scripts/file_transfer.sh
 
 bench: ## Measure (release build): IPC throughput and latency (ipc_bench), the counter's cost, the notes' file transfer

@@ -64,9 +64,11 @@ check_scripts() {
 
 main() {
     no_args "$@"
-    need map_normalfile1 map_normalfile2 anon_fork sysv_write sysv_read posix_shm_write \
-        posix_shm_read filesize_vs_mapsize map_grow_file shm_counter shm_counter_pair \
-        shm_counter_dies ipc_bench errata
+    # The example binaries (file_transfer has its own bad-input tests).
+    bins=(map_normalfile1 map_normalfile2 anon_fork sysv_write sysv_read posix_shm_write
+        posix_shm_read memfd_write memfd_read memfd_shrink filesize_vs_mapsize map_grow_file
+        shm_counter shm_counter_pair shm_counter_dies ipc_bench errata)
+    need "${bins[@]}"
     make_tmp "${TMPDIR:-/tmp}"
     check_scripts
     local dir=$tmp missing=$tmp/no/such/dir/f empty=$tmp/empty short=$tmp/short fifo=$tmp/fifo
@@ -85,9 +87,7 @@ main() {
     name=/shm-by-example.bad.$(random_hex)
 
     local p
-    for p in map_normalfile1 map_normalfile2 anon_fork sysv_write sysv_read posix_shm_write \
-        posix_shm_read filesize_vs_mapsize map_grow_file shm_counter shm_counter_pair \
-        shm_counter_dies ipc_bench errata; do
+    for p in "${bins[@]}"; do
         try "$p" --no-such-flag
         try "$p" --help=x
         # Not bad input, but checked for every binary here: --help names the chapter.
@@ -135,6 +135,18 @@ main() {
     try ipc_bench --repeats 0
     try ipc_bench --bytes lots
 
+    # Sockets: malformed, too long, nobody listening, a name that is not a stale socket.
+    try memfd_write @
+    try memfd_write "$tmp/$(printf 'x%.0s' {1..120})"
+    try memfd_write "$link" --count 1
+    try memfd_write "$fifo" --count 1
+    try memfd_write "$tmp/s" --count 0
+    try memfd_read "$missing"
+    try memfd_read "$dir"
+    try memfd_read "$fifo"
+    try memfd_read "@shm-by-example.bad.$(random_hex)"
+    try memfd_shrink extra
+
     # Keys and names: malformed, missing, in use by something else (wrong size).
     try sysv_write --key 0
     try sysv_write --key 0xZZ
@@ -167,7 +179,7 @@ main() {
     try shm_counter --backing posix --name "$name" --role second
     rm -f "/dev/shm/${name#/}"
 
-    printf '%d bad-input cases against %d binaries and %d scripts: %d failed\n' "$cases" 14 \
+    printf '%d bad-input cases against %d binaries and %d scripts: %d failed\n' "$cases" "${#bins[@]}" \
         "$(compgen -G "$root/scripts/*.sh" | wc -l)" "$failures"
     ((failures == 0))
 }

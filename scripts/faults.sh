@@ -703,7 +703,7 @@ killed_then_cleaned() {
 class8() {
     local s round key
     for round in 1 2; do
-        for s in map_normalfile anon_fork sysv_shm posix_shm filesize_vs_mapsize map_grow_file shm_counter; do
+        for s in map_normalfile anon_fork sysv_shm posix_shm memfd_share filesize_vs_mapsize map_grow_file shm_counter; do
             killed_then_cleaned "8 SIGKILL to scripts/$s.sh at a random moment (round $round)" \
                 "$root/scripts/$s.sh"
         done
@@ -712,6 +712,8 @@ class8() {
             "$bin_dir/sysv_write" --key "$key" --wait-stdin
         killed_then_cleaned "8 SIGKILL to posix_shm_write (round $round)" \
             "$bin_dir/posix_shm_write" --name "/shm-by-example.$(random_hex)" --wait-stdin
+        killed_then_cleaned "8 SIGKILL to memfd_write on an abstract name (round $round)" \
+            "$bin_dir/memfd_write" "@shm-by-example.$(random_hex)"
         killed_then_cleaned "8 SIGKILL to shm_counter --role first (round $round)" \
             "$bin_dir/shm_counter" --backing posix --name "/shm-by-example.$(random_hex)" --role first
         killed_then_cleaned "8 SIGKILL to shm_counter --backing shared-memory (round $round)" \

@@ -10,7 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 main() {
     no_args "$@"
-    banner file_transfer "a file from server to client: four copies through a pipe, two through shared memory" "chapter 8, docs/src/benchmark.md"
+    banner file_transfer "a file from server to client: four copies through a pipe, two through shared memory" "chapter 9, docs/src/benchmark.md"
     if is_c; then
         note "file_transfer has no C version: the notes show its two figures, not a program"
         return 0

@@ -14,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 main() {
     no_args "$@"
     need filesize_vs_mapsize
-    banner filesize_vs_mapsize "file size against mapping size: SIGBUS and SIGSEGV" "chapter 5, docs/src/filesize_vs_mapsize.md"
+    banner filesize_vs_mapsize "file size against mapping size: SIGBUS and SIGSEGV" "chapter 6, docs/src/filesize_vs_mapsize.md"
     make_tmp "${TMPDIR:-/tmp}"
 
     say "The notes' two cases: a 5000-byte file under a 15000-byte mapping, then the other way round"

@@ -14,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 main() {
     no_args "$@"
     need map_grow_file
-    banner map_grow_file "a mapping larger than its file, used as the file grows" "chapter 6, docs/src/map_grow_file.md"
+    banner map_grow_file "a mapping larger than its file, used as the file grows" "chapter 7, docs/src/map_grow_file.md"
     make_tmp "${TMPDIR:-/tmp}"
 
     say "Growing the file under the mapping, a page at a time"

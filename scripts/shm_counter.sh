@@ -46,7 +46,7 @@ start_first() {
 main() {
     no_args "$@"
     need shm_counter
-    banner shm_counter "a shared counter needs a lock" "chapter 7, docs/src/shm_counter.md"
+    banner shm_counter "a shared counter needs a lock" "chapter 8, docs/src/shm_counter.md"
 
     say "The C programs' trace: each process prints the value it found, under the lock"
     run shm_counter --loops 3 --trace

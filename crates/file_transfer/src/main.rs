@@ -49,7 +49,7 @@ const SLOTS: usize = 4;
 #[command(
     name = "file_transfer",
     version,
-    after_help = "Runs seed 000's scenario (UNP vol. 2, §12.1): four copies through a pipe, two through\nshared memory. Chapter 8: docs/src/benchmark.md, \"The notes' scenario\""
+    after_help = "Runs seed 000's scenario (UNP vol. 2, §12.1): four copies through a pipe, two through\nshared memory. Chapter 9: docs/src/benchmark.md, \"The notes' scenario\""
 )]
 struct Args {
     /// The file the server sends

@@ -47,7 +47,7 @@ const MAX_PAGES: u64 = 63;
 #[command(
     name = "filesize_vs_mapsize",
     version,
-    after_help = "Ports seed 000 §B's first question (UNP vol. 2's test1.c, §12.6).\nChapter 5: docs/src/filesize_vs_mapsize.md"
+    after_help = "Ports seed 000 §B's first question (UNP vol. 2's test1.c, §12.6).\nChapter 6: docs/src/filesize_vs_mapsize.md"
 )]
 struct Args {
     /// File to create (or truncate); without arguments, the notes' two cases run in a temp file

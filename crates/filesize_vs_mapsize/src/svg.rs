@@ -1,7 +1,7 @@
 //! `--svg PATH`: the page map of a run, drawn as an SVG figure. It shows what the text picture
 //! under each case shows, and a little more: the file's bytes page by page, the pages of the
 //! mapping (what was asked for, and the rest of its last page), the `PROT_NONE` reservation
-//! after it, and what each probe did, with its offset. Chapter 5's figures
+//! after it, and what each probe did, with its offset. Chapter 6's figures
 //! (`docs/src/figures/filesize_vs_mapsize_*.svg`) are this output; the test
 //! `the_books_figures_are_the_programs_svg_output` makes them again and compares.
 //!

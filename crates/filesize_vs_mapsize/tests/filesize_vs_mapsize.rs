@@ -422,7 +422,7 @@ fn another_users_file_is_not_truncated() {
     assert_eq!(std::fs::read(&path).unwrap(), b"keep");
 }
 
-/// The book's figures of chapter 5 are this program's `--svg` output: a mapping larger than
+/// The book's figures of chapter 6 are this program's `--svg` output: a mapping larger than
 /// the file, smaller, and of the same size. `SNAPSHOTS=overwrite` rewrites them. They are
 /// drawn for 4 KiB pages, and the figure states the page size: elsewhere the test is skipped.
 #[test]

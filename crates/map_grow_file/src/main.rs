@@ -61,7 +61,7 @@ const RECORDS: usize = REGION / RECORD;
 #[command(
     name = "map_grow_file",
     version,
-    after_help = "Ports seed 000 §B's second question (UNP vol. 2's test2.c, §12.6).\nChapter 6: docs/src/map_grow_file.md"
+    after_help = "Ports seed 000 §B's second question (UNP vol. 2's test2.c, §12.6).\nChapter 7: docs/src/map_grow_file.md"
 )]
 struct Args {
     /// File to create (or truncate); the classic run uses a temp file if none is given

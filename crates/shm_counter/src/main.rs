@@ -61,7 +61,7 @@ use shm_counter::{Counter, MAX_LOOPS, Sync, dies, pair, parse_name};
 #[command(
     name = "shm_counter",
     version,
-    after_help = "Ports the counter programs seed 000 (§2, §3) points to: UNP vol. 2's incr2.c, incr3.c,\nincr_map_anon.c. Chapter 7: docs/src/shm_counter.md"
+    after_help = "Ports the counter programs seed 000 (§2, §3) points to: UNP vol. 2's incr2.c, incr3.c,\nincr_map_anon.c. Chapter 8: docs/src/shm_counter.md"
 )]
 #[cfg(target_os = "linux")]
 struct Args {

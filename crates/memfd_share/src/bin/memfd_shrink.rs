@@ -33,7 +33,7 @@ use clap::Parser;
 #[command(
     name = "memfd_shrink",
     version,
-    after_help = "Beyond the notes: what a seal guarantees.\nChapter: docs/src/memfd_share.md"
+    after_help = "Beyond the notes: what a seal guarantees.\nChapter 5: docs/src/memfd_share.md"
 )]
 struct Args {}
 

@@ -36,7 +36,7 @@ use memfd_share::Socket;
 #[command(
     name = "memfd_write",
     version,
-    after_help = "Beyond the notes: memfd_create, seals and SCM_RIGHTS.\nChapter: docs/src/memfd_share.md"
+    after_help = "Beyond the notes: memfd_create, seals and SCM_RIGHTS.\nChapter 5: docs/src/memfd_share.md"
 )]
 struct Args {
     /// UNIX socket to listen on: a path, or @NAME in Linux's abstract namespace (no file)

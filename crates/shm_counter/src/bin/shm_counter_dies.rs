@@ -37,7 +37,7 @@ use shm_counter::{MAX_LOOPS, Sync, dies};
 #[command(
     name = "shm_counter_dies",
     version,
-    after_help = "A holder that dies, which seed 000's counter programs never show.\nChapter 7: docs/src/shm_counter.md, \"A process that dies holding the lock\""
+    after_help = "A holder that dies, which seed 000's counter programs never show.\nChapter 8: docs/src/shm_counter.md, \"A process that dies holding the lock\""
 )]
 #[cfg(target_os = "linux")]
 struct Args {

@@ -38,7 +38,7 @@ use shm_counter::{MAX_LOOPS, Sync, pair, parse_name};
 #[command(
     name = "shm_counter_pair",
     version,
-    after_help = "Ports UNP vol. 2's incr2.c (seed 000, §2) as two unrelated processes.\nChapter 7: docs/src/shm_counter.md, \"Two unrelated processes\""
+    after_help = "Ports UNP vol. 2's incr2.c (seed 000, §2) as two unrelated processes.\nChapter 8: docs/src/shm_counter.md, \"Two unrelated processes\""
 )]
 #[cfg(target_os = "linux")]
 struct Args {
