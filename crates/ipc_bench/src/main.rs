@@ -6,9 +6,10 @@
 //! This measures it. Chapter: `docs/src/benchmark.md`.
 //!
 //! - Throughput: S bytes (256 MiB) in messages of 4 KiB, 64 KiB and 1 MiB through a pipe, a UNIX
-//!   socket, a regular file, a mapped file, POSIX shm and System V shm (a ring of 2 MiB of
-//!   slots, or 8 slots, handed over with futex words whose wake-ups are batched; POSIX shm
-//!   also with spinning, and with no copy at all), each byte checksummed by the receiver. The limit: one thread's memcpy of the same message size.
+//!   socket, a regular file, a mapped file, POSIX shm, System V shm and a memfd (a ring of
+//!   2 MiB of slots, or 8 slots, handed over with futex words whose wake-ups are batched; POSIX
+//!   shm also with spinning, and with no copy at all), each byte checksummed by the receiver.
+//!   The limit: one thread's memcpy of the same message size.
 //! - Latency: round trips of 8 and 64 bytes through a pipe, a UNIX socket and POSIX shm
 //!   (futex, spin then futex, spin). The limit: a cache line bounced between two processes.
 //!
@@ -65,7 +66,7 @@ use ipc_bench::{cpu, data, watch};
 #[command(
     name = "ipc_bench",
     version,
-    after_help = "Measures seeds 000, 002 and 003's \"shared memory is the fastest form of IPC\".\nChapter 8: docs/src/benchmark.md"
+    after_help = "Measures seeds 000, 002 and 003's \"shared memory is the fastest form of IPC\".\nChapter 9: docs/src/benchmark.md"
 )]
 #[cfg(target_os = "linux")]
 struct Args {
@@ -123,8 +124,8 @@ fn run(args: &Args) -> Result<()> {
     // the parent looks for between runs and inside every wait (watch.rs), so that it kills
     // and reaps its child before it dies of the signal (err_exit! re-raises it). The children
     // inherit the handler: the parent decides for them. Every region, temp file and shm
-    // object was unlinked as soon as it was mapped, and each child dies with its parent
-    // (child_setup): nothing is left behind, even by SIGKILL.
+    // object was unlinked as soon as it was mapped (a memfd never had a name), and each child
+    // dies with its parent (child_setup): nothing is left behind, even by SIGKILL.
     watch::catch_signals().context("sigaction")?;
     let interrupted = || watch::signalled().map_or(Ok(()), |signo| Err(Error::signal(signo)));
     // signal(SIGPIPE, SIG_IGN) while measuring: a write to a child that has died fails with

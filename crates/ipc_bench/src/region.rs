@@ -1,13 +1,15 @@
-//! Shared memory for the benchmarks, of the three kinds the examples teach: a mapped file,
-//! a POSIX shm object, a System V segment. Each is made, mapped and at once unlinked (or
-//! marked for removal) before the fork: the child inherits the mapping, and nothing is left
-//! behind however the benchmark ends, even by SIGKILL.
+//! Shared memory for the benchmarks, of the four kinds the examples teach: a mapped file,
+//! a POSIX shm object, a System V segment, a memfd. Each is made, mapped and at once unlinked
+//! (or marked for removal) before the fork: the child inherits the mapping, and nothing is left
+//! behind however the benchmark ends, even by SIGKILL. A memfd has no name at all, so nothing
+//! is left behind even for an instant: there is nothing to unlink.
 //!
-//! A file or shm object is sized with `ftruncate` and then reserved with `posix_fallocate`
-//! before anything is stored in it: `ftruncate` reserves no page, and on a full `/dev/shm` (or a
-//! full `$TMPDIR`) the first store into the mapping would find none and die of SIGBUS. The
-//! reservation fails with `No space left on device` instead, which ends the benchmark with one
-//! line.
+//! A file, shm object or memfd is sized with `ftruncate` and then reserved with
+//! `posix_fallocate` before anything is stored in it: `ftruncate` reserves no page, and on a
+//! full `/dev/shm` (or a full `$TMPDIR`) the first store into the mapping would find none and
+//! die of SIGBUS. The reservation fails with `No space left on device` instead, which ends the
+//! benchmark with one line. (A memfd's pages come from the kernel's own tmpfs mount, not from
+//! `/dev/shm`: a full `/dev/shm` does not stop it.)
 
 use std::ffi::CString;
 use std::fs::File;
@@ -16,6 +18,7 @@ use std::os::fd::AsFd;
 
 use common::sysv::{self, Attached};
 use common::{Context, Mapping, Result};
+use rustix::fs::{MemfdFlags, memfd_create};
 
 /// Where the shared bytes come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +26,8 @@ pub enum Kind {
     MappedFile,
     PosixShm,
     SysvShm,
+    /// memfd_create(2): tmpfs pages, as a POSIX shm object's, with no name in any directory.
+    Memfd,
 }
 
 /// A shared region of `len` bytes, page-aligned, zero-filled.
@@ -66,6 +71,17 @@ impl Region {
                 Ok(Region::Sysv(
                     attached.with_context(|| format!("shmat {shmid}"))?,
                 ))
+            }
+            Kind::Memfd => {
+                // A file with no name anywhere, only a descriptor: nothing to unlink, ever.
+                // fd = memfd_create("ipc_bench", MFD_CLOEXEC);
+                let fd = memfd_create("ipc_bench", MemfdFlags::CLOEXEC)
+                    .context("memfd_create ipc_bench")?;
+                // What /proc/PID/fd and /proc/PID/maps call it.
+                let what = "memfd:ipc_bench";
+                let file = File::from(fd);
+                size(&file, len, what)?;
+                map(&file, len, rw).with_context(|| format!("mmap {what}"))
             }
         }
     }

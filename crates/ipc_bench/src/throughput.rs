@@ -39,13 +39,14 @@ pub enum Transport {
 
 impl Transport {
     /// Every transport, in the order the table shows them.
-    pub const ALL: [Transport; 9] = [
+    pub const ALL: [Transport; 10] = [
         Transport::Pipe,
         Transport::UnixSocket,
         Transport::File,
         Transport::Ring(Kind::MappedFile, Wait::Block),
         Transport::Ring(Kind::PosixShm, Wait::Block),
         Transport::Ring(Kind::SysvShm, Wait::Block),
+        Transport::Ring(Kind::Memfd, Wait::Block),
         Transport::Ring(Kind::PosixShm, Wait::SpinThenBlock),
         Transport::Ring(Kind::PosixShm, Wait::Spin),
         Transport::Loan,
@@ -58,6 +59,7 @@ impl Transport {
             Transport::File => "file (pwrite/pread)",
             Transport::Ring(Kind::MappedFile, _) => "mapped file, futex",
             Transport::Ring(Kind::SysvShm, _) => "System V shm, futex",
+            Transport::Ring(Kind::Memfd, _) => "memfd, futex",
             Transport::Ring(Kind::PosixShm, Wait::Block) => "POSIX shm, futex",
             Transport::Ring(Kind::PosixShm, Wait::SpinThenBlock) => "POSIX shm, spin then futex",
             Transport::Ring(Kind::PosixShm, Wait::Spin) => "POSIX shm, spin (busy loop)",

@@ -15,7 +15,7 @@ use testkit::{Bin, Transcript};
 
 const PROG: Bin = Bin::new("ipc_bench", env!("CARGO_BIN_EXE_ipc_bench"));
 
-const THROUGHPUT_ROWS: [&str; 10] = [
+const THROUGHPUT_ROWS: [&str; 11] = [
     "memcpy, one thread (limit)",
     "pipe",
     "unix socket",
@@ -23,15 +23,17 @@ const THROUGHPUT_ROWS: [&str; 10] = [
     "mapped file, futex",
     "POSIX shm, futex",
     "System V shm, futex",
+    "memfd, futex",
     "POSIX shm, spin then futex",
     "POSIX shm, spin (busy loop)",
     "POSIX shm, zero copy (loan)",
 ];
 /// The rings whose sides may sleep: the wake-ups table and the idle figures.
-const SLEEPING_ROWS: [&str; 5] = [
+const SLEEPING_ROWS: [&str; 6] = [
     "mapped file, futex",
     "POSIX shm, futex",
     "System V shm, futex",
+    "memfd, futex",
     "POSIX shm, spin then futex",
     "POSIX shm, zero copy (loan)",
 ];
@@ -209,6 +211,43 @@ fn json_has_every_figure() {
         );
         assert!(0.0 < min && min <= median && median <= max, "{item}");
     }
+}
+
+/// `--only memfd` selects the memfd ring and nothing else (no other name contains it): its
+/// throughput and wake-ups beside the memcpy limit, its idle figures, no round trip.
+#[test]
+fn only_memfd_selects_the_memfd_row() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let out = run_in(
+        dir.path(),
+        &["--quick", "--only", "memfd", "--bytes", "64KiB", "--json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names = |key: &str| -> Vec<String> {
+        let mut names: Vec<String> = json[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["transport"].as_str().unwrap().to_owned())
+            .collect();
+        names.dedup();
+        names
+    };
+    assert_eq!(
+        names("throughput"),
+        ["memcpy, one thread (limit)", "memfd, futex"]
+    );
+    assert_eq!(names("wakeups"), ["memfd, futex"]);
+    assert_eq!(names("idle_cpu_percent"), ["memfd, futex"]);
+    assert!(names("latency").is_empty(), "{}", json["latency"]);
+    // A memfd has no name: nothing is left in $TMPDIR.
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+    assert!(left.is_empty(), "left {left:?}");
 }
 
 /// Runs ipc_bench with `args`, in the working directory `cwd`, with `cwd` as its `$TMPDIR`.

@@ -1,5 +1,5 @@
 //! ipc_bench under attack: a child killed mid-run, Ctrl-C (with the child running or
-//! stopped), SIGKILL of the benchmark itself, a
+//! stopped), SIGKILL of the benchmark itself (the memfd ring's too), a
 //! planted symlink (or FIFO, directory, another user's file) at the chart's path, a full
 //! /dev/shm or $TMPDIR, `ulimit -f 0`, a reader of its output gone mid-run. Each run ends
 //! with one line (or by its signal, silently) and leaves nothing behind.
@@ -228,6 +228,47 @@ fn sigkill_of_the_benchmark_leaves_no_child_and_no_object() {
     let (out, _) = ends_within(bench, Duration::from_secs(5), "SIGKILL");
     assert_eq!(out.status.signal(), Some(libc::SIGKILL));
     // PR_SET_PDEATHSIG: the child dies with its parent.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while running(child) {
+        assert!(
+            Instant::now() < deadline,
+            "child {child} outlived its parent"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+    assert!(left.is_empty(), "left {left:?}");
+}
+
+/// The memfd ring's region has no name at all: mid-run the child maps `/memfd:ipc_bench
+/// (deleted)` (what the kernel calls it), no /dev/shm object, and $TMPDIR is empty; after
+/// `kill -9` of the benchmark its child dies too, and $TMPDIR is still empty.
+#[test]
+fn the_memfd_ring_has_no_name_even_mid_run() {
+    let dir = testkit::disk_dir(env!("CARGO_TARGET_TMPDIR"));
+    let mut bench = start("memfd", dir.path());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // The child of one run may end before its maps are read: then take the next one.
+    let (child, maps) = loop {
+        let child = a_child_of(&mut bench);
+        let maps = std::fs::read_to_string(format!("/proc/{child}/maps")).unwrap_or_default();
+        if running(child) && !maps.is_empty() {
+            break (child, maps);
+        }
+        assert!(Instant::now() < deadline, "no child's maps read in 10 s");
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    assert!(
+        maps.lines()
+            .any(|l| l.ends_with(" /memfd:ipc_bench (deleted)")),
+        "no memfd mapped:\n{maps}"
+    );
+    assert_eq!(shm_mapped_by(child), Vec::<PathBuf>::new());
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+    assert!(left.is_empty(), "mid-run: {left:?}");
+    assert!(signal(bench.id(), libc::SIGKILL));
+    let (out, _) = ends_within(bench, Duration::from_secs(5), "SIGKILL");
+    assert_eq!(out.status.signal(), Some(libc::SIGKILL));
     let deadline = Instant::now() + Duration::from_secs(5);
     while running(child) {
         assert!(

@@ -40,7 +40,7 @@ use ipc_bench::{cpu, watch};
 #[command(
     name = "iceoryx2_bench",
     version,
-    after_help = "`make bench-peers` runs it beside ipc_bench. Chapter 8: docs/src/benchmark.md"
+    after_help = "`make bench-peers` runs it beside ipc_bench. Chapter 9: docs/src/benchmark.md"
 )]
 #[cfg(target_os = "linux")]
 struct Args {
