@@ -12,6 +12,9 @@ use std::fmt;
 
 use common::People;
 
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+pub mod by_hand;
+
 /// Records in the object: the ten map_normalfile1 writes, `a` aged 20 to `j` aged 29.
 pub const RECORDS: usize = 10;
 
