@@ -252,7 +252,8 @@ fn a_name_that_is_not_a_stale_socket_is_left_alone() {
 fn bad_input_is_one_line_and_exit_status() {
     let d = dir();
     let mut t = Transcript::new(d.path());
-    let long = format!("{}/{}", d.path().display(), "x".repeat(120));
+    // A fixed length, whatever the test's directory: the message gives it.
+    let long = format!("/{}", "x".repeat(120));
     t.run(WRITER, &args(&[]));
     t.run(WRITER, &args(&["@"]));
     t.run(WRITER, &args(&[&long]));
