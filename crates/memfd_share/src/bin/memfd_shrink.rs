@@ -73,7 +73,7 @@ mod shrink {
         match (died, lived) {
             (Outcome::Signal(_), Outcome::Value(29)) => Ok(()),
             _ => Err(Error::msg(
-                "memfd_shrink",
+                "probe",
                 "the reads did not end as the chapter says",
             )),
         }

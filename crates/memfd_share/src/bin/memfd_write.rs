@@ -171,7 +171,10 @@ mod write {
             match send_fd(&conn, file.as_fd()) {
                 Ok(()) => println!("sent the descriptor to pid {pid}"),
                 // A reader that died before it read: report it, serve the next.
-                Err(e) => println!("sendmsg to pid {pid}: {e}; the reader has gone"),
+                Err(e) => println!(
+                    "sendmsg to pid {pid}: {}; the reader has gone",
+                    common::error::reason(&e)
+                ),
             }
             // close(c);
             drop(conn);
