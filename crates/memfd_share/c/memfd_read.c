@@ -8,8 +8,8 @@
  * It connects to memfd_write's socket and receives the descriptor (recvmsg, SCM_RIGHTS): a
  * descriptor of its own for the writer's object, which has no name it could have opened.
  * Before it maps anything it checks what it got, since the bytes and the size are another
- * process's: a regular file, sealed against shrinking (F_GET_SEALS), exactly ten records long
- * (fstat). Then it maps it read-only and prints the records as map_normalfile2 does. An
+ * process's: a regular file, sealed against shrinking and writing (F_GET_SEALS), exactly
+ * ten records long (fstat). Then it maps it read-only and prints the records as map_normalfile2 does. An
  * object that could still shrink is refused: its writer could cut the pages from under this
  * mapping, and the next read would die of SIGBUS (memfd_shrink shows it).
  *
@@ -235,6 +235,11 @@ int main(int argc, char **argv)
     if (!(seals & F_SEAL_SHRINK))
         ERRX_EXIT("fcntl F_GET_SEALS: no F_SEAL_SHRINK: the writer could shrink the object under "
                   "this mapping and the next read would die of SIGBUS; refused");
+    /* F_SEAL_WRITE cannot be added while a writable shared mapping exists, and refuses every
+     * write and writable mapping after: the records cannot change while they are read. */
+    if (!(seals & F_SEAL_WRITE))
+        ERRX_EXIT("fcntl F_GET_SEALS: no F_SEAL_WRITE: the writer could change the records while "
+                  "this program reads them; refused");
     /* Sealed against shrinking, the size checked now stays at least this. */
     if (st.st_size != (off_t)SIZE)
         ERRX_EXIT("fstat: %lld bytes, not %zu (ten people records); refused",
@@ -242,9 +247,8 @@ int main(int argc, char **argv)
     // ANCHOR_END: check
 
     // ANCHOR: mmap
-    /* The object is SIZE bytes and sealed against shrinking, so every mapped byte stays
-     * backed. Without F_SEAL_WRITE the writer could still change the bytes: they are plain
-     * integers and text here, any value of which is valid. */
+    /* The object is SIZE bytes and sealed against shrinking and writing: every mapped byte
+     * stays backed, and stays as it is. */
     const people *p = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED)
         ERR_EXIT("mmap");

@@ -332,7 +332,7 @@ fn the_reader_refuses_what_another_writer_sends() {
             &mut t,
             "a writer that sends a sealed memfd of 40 bytes",
             Box::new(|conn| {
-                let file = memfd(40, SealFlags::SHRINK | SealFlags::SEAL);
+                let file = memfd(40, SealFlags::SHRINK | SealFlags::WRITE | SealFlags::SEAL);
                 send_fds(&conn, &[file.as_fd()]);
             }),
         );

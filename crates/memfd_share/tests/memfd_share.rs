@@ -315,3 +315,30 @@ fn another_users_reader_is_refused() {
     t.output(&writer.finish());
     t.assert_eq(file!["transcripts/other_user.txt"]);
 }
+
+/// An object sealed against shrinking but not against writing: its writer could change the
+/// records while the reader reads them through a slice, and the reader refuses it. Rust and C
+/// readers alike; the writer is this test, with `by_hand::send_fd`.
+#[test]
+fn an_object_that_can_still_be_written_is_refused() {
+    use rustix::fs::{MemfdFlags, SealFlags, fcntl_add_seals, memfd_create};
+    use std::os::fd::AsFd;
+    let c_reader = testkit::c_program(env!("CARGO_TARGET_TMPDIR"), "memfd_read");
+    for reader in [READER.path().to_path_buf(), c_reader] {
+        let d = dir();
+        let mut t = Transcript::new(d.path());
+        let sock = d.path().join("writable.sock");
+        let listener = UnixListener::bind(&sock).unwrap();
+        let fd = memfd_create(c"people", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING).unwrap();
+        let file = std::fs::File::from(fd);
+        let records = memfd_share::records();
+        std::os::unix::fs::FileExt::write_all_at(&file, bytemuck::cast_slice(&records), 0).unwrap();
+        fcntl_add_seals(&file, SealFlags::SHRINK | SealFlags::GROW).unwrap();
+        t.comment("a writer that seals the size only, and keeps the right to write");
+        let bg = t.start(&reader, &args(&[sock.to_str().unwrap()]));
+        let (conn, _) = listener.accept().unwrap();
+        memfd_share::by_hand::send_fd(conn.as_fd(), file.as_fd()).unwrap();
+        t.output(&bg.finish());
+        t.assert_eq(file!["transcripts/writable.txt"]);
+    }
+}

@@ -7,8 +7,8 @@
 //! It connects to memfd_write's socket and receives the descriptor (`recvmsg`, `SCM_RIGHTS`):
 //! a descriptor of its own for the writer's object, which has no name it could have opened.
 //! Before it maps anything it checks what it got, since the bytes and the size are another
-//! process's: a regular file, sealed against shrinking (`F_GET_SEALS`), exactly ten records
-//! long (`fstat`). Then it maps it read-only and prints the records as map_normalfile2 does.
+//! process's: a regular file, sealed against shrinking and writing (`F_GET_SEALS`), exactly
+//! ten records long (`fstat`). Then it maps it read-only and prints the records as map_normalfile2 does.
 //! An object that could still shrink is refused: its writer could cut the pages from under
 //! this mapping, and the next read would die of SIGBUS (`memfd_shrink` shows it).
 //!
@@ -148,6 +148,14 @@ mod read {
                        mapping and the next read would die of SIGBUS; refused";
             return Err(Error::msg("fcntl F_GET_SEALS", why));
         }
+        // F_SEAL_WRITE cannot be added while a writable shared mapping exists, and refuses
+        // every write and writable mapping after: the bytes this program reads through a
+        // Rust slice cannot change under it (a change would be a data race).
+        if !seals.contains(SealFlags::WRITE) {
+            let why = "no F_SEAL_WRITE: the writer could change the records while this \
+                       program reads them; refused";
+            return Err(Error::msg("fcntl F_GET_SEALS", why));
+        }
         // Sealed against shrinking, the size checked now stays at least this.
         if st.len() != SIZE as u64 {
             let why = format!(
@@ -160,10 +168,9 @@ mod read {
 
         // ANCHOR: mmap
         // p = mmap(NULL, 80, PROT_READ, MAP_SHARED, fd, 0);
-        // SAFETY: the object is SIZE bytes and sealed against shrinking (checked above), so
-        // every mapped byte stays backed; the mapping is read-only and only read. Without
-        // F_SEAL_WRITE the writer could still change the bytes: they are plain integers and
-        // text here, any value of which is valid.
+        // SAFETY: the object is SIZE bytes and sealed against shrinking and writing (checked
+        // above): every mapped byte stays backed and no process can change it while the
+        // slice below lives. The mapping is read-only.
         let map = unsafe { MmapOptions::new().len(SIZE).map(&file) }.context("mmap")?;
         // ANCHOR_END: mmap
 
