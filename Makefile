@@ -105,7 +105,7 @@ bench: ## Measure (release build): IPC throughput and latency (ipc_bench), the c
 # heavy build stays out of build, test and run-all). The two JSON files stay in target/bench-peers.
 PEER := peers/iceoryx2_bench
 bench-peers: ## Measure iceoryx2 (crates.io) beside ipc_bench in one run: one table per figure (release builds; minutes)
-	@echo "bench-peers: building ipc_bench and $(PEER) (release; iceoryx2 from crates.io: about 2 minutes the first time), then measuring both (about 2 minutes)"
+	@echo "bench-peers: building ipc_bench and $(PEER) (release; iceoryx2 from crates.io: about 2 minutes the first time), then measuring both (under a minute)"
 	$(CARGO) build --release -p ipc_bench
 	$(CARGO) build --release --manifest-path $(PEER)/Cargo.toml
 	@mkdir -p target/bench-peers
