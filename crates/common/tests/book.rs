@@ -360,11 +360,12 @@ fn includes_exist_and_console_blocks_are_tested_transcripts() {
 }
 
 /// The example chapters, each with C programs of its own in `crates/<example>/c/`.
-const EXAMPLES: [&str; 7] = [
+const EXAMPLES: [&str; 8] = [
     "map_normalfile",
     "anon_fork",
     "sysv_shm",
     "posix_shm",
+    "memfd_share",
     "filesize_vs_mapsize",
     "map_grow_file",
     "shm_counter",

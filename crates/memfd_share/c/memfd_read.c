@@ -229,6 +229,10 @@ int main(int argc, char **argv)
     int seals = fcntl(fd, F_GET_SEALS);
     if (seals == -1)
         ERRX_EXIT("fcntl F_GET_SEALS: %s; not a sealable memfd; refused", strerror(errno));
+    /* fstat again: the size only now, after the seals. One read before them could be stale:
+     * a writer may cut the object and then seal it in between. */
+    if (fstat(fd, &st) == -1)
+        ERR_EXIT("fstat");
     char names[128];
     printf("received a descriptor: %lld bytes, seals: %s\n", (long long)st.st_size,
            seal_names(seals, names, sizeof names));
@@ -240,7 +244,7 @@ int main(int argc, char **argv)
     if (!(seals & F_SEAL_WRITE))
         ERRX_EXIT("fcntl F_GET_SEALS: no F_SEAL_WRITE: the writer could change the records while "
                   "this program reads them; refused");
-    /* Sealed against shrinking, the size checked now stays at least this. */
+    /* Sealed against shrinking, the size read after the seals stays at least this. */
     if (st.st_size != (off_t)SIZE)
         ERRX_EXIT("fstat: %lld bytes, not %zu (ten people records); refused",
                   (long long)st.st_size, SIZE);

@@ -342,3 +342,39 @@ fn an_object_that_can_still_be_written_is_refused() {
         t.assert_eq(file!["transcripts/writable.txt"]);
     }
 }
+
+/// A writer in a PID namespace of its own (as in a container) serves a reader outside it,
+/// whose pid it cannot know: `SO_PEERCRED` gives 0, which the writer prints. Needs
+/// `unshare -pf` (root, or user namespaces with `-rpf`).
+#[test]
+fn a_reader_outside_the_writers_pid_namespace_is_served() {
+    let unshare = |extra: &str| {
+        std::process::Command::new("unshare")
+            .args([extra, "true"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let Some(flags) = ["-pf", "-rpf"].into_iter().find(|f| unshare(f)) else {
+        testkit::skip_this("no PID namespace here (unshare -pf or -rpf)");
+        return;
+    };
+    let name = format!("@shm-by-example.t.{:08x}", common::random_u32());
+    let mut writer = testkit::Background::spawn(
+        "unshare",
+        &args(&[flags, WRITER.as_str(), &name, "--count", "1"]),
+    );
+    writer.line();
+    writer.line();
+    let out = std::process::Command::new(READER.path())
+        .arg(&name)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with("name: j age 29;\n"));
+    assert_eq!(writer.line(), "sent the descriptor to pid 0");
+    assert!(writer.finish().status.success());
+}

@@ -124,7 +124,7 @@ mod read {
         // ANCHOR_END: recvmsg
 
         // ANCHOR: check
-        // fstat(fd, &st); fcntl(fd, F_GET_SEALS);
+        // fstat(fd, &st); fcntl(fd, F_GET_SEALS); fstat(fd, &st);
         // Another process's object: check it before mapping it.
         let st = file.metadata().context("fstat")?;
         if !st.file_type().is_file() {
@@ -138,9 +138,11 @@ mod read {
         let seals = fcntl_get_seals(&file).map_err(|e| {
             Error::new("fcntl F_GET_SEALS", e.into()).hint("not a sealable memfd; refused")
         })?;
+        // fstat(fd, &st) again: the size only now, after the seals. One read before them
+        // could be stale: a writer may cut the object and then seal it in between.
+        let len = file.metadata().context("fstat")?.len();
         println!(
-            "received a descriptor: {} bytes, seals: {}",
-            st.len(),
+            "received a descriptor: {len} bytes, seals: {}",
             seal_names(seals)
         );
         if !seals.contains(SealFlags::SHRINK) {
@@ -156,12 +158,9 @@ mod read {
                        program reads them; refused";
             return Err(Error::msg("fcntl F_GET_SEALS", why));
         }
-        // Sealed against shrinking, the size checked now stays at least this.
-        if st.len() != SIZE as u64 {
-            let why = format!(
-                "{} bytes, not {SIZE} (ten people records); refused",
-                st.len()
-            );
+        // Sealed against shrinking, the size read after the seals stays at least this.
+        if len != SIZE as u64 {
+            let why = format!("{len} bytes, not {SIZE} (ten people records); refused");
             return Err(Error::msg("fstat", why));
         }
         // ANCHOR_END: check

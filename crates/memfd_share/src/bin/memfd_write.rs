@@ -205,13 +205,36 @@ mod write {
     }
     // ANCHOR_END: send_fd
 
-    /// The connected process's user and pid: `SO_PEERCRED` on Linux; FreeBSD's
-    /// `getpeereid` gives the user only (the pid is shown as 0).
+    /// The connected process's user and pid: `SO_PEERCRED` on Linux (pid 0 for a process
+    /// outside this one's PID namespace); FreeBSD's `getpeereid` gives the user only (the pid
+    /// is shown as 0).
     fn peer(conn: &OwnedFd) -> std::io::Result<(u32, i32)> {
         #[cfg(target_os = "linux")]
         {
-            let cred = rustix::net::sockopt::socket_peercred(conn)?;
-            Ok((cred.uid.as_raw(), cred.pid.as_raw_nonzero().get()))
+            // libc, not rustix's socket_peercred: its pid is non-zero by type, and the kernel
+            // gives 0 for a peer outside this process's PID namespace (a writer in a
+            // container, a reader on the host).
+            use std::os::fd::AsRawFd;
+            let mut cred = libc::ucred {
+                pid: 0,
+                uid: 0,
+                gid: 0,
+            };
+            let mut len = size_of::<libc::ucred>() as libc::socklen_t;
+            // SAFETY: `cred` is a writable ucred and `len` its size, as SO_PEERCRED wants.
+            let rc = unsafe {
+                libc::getsockopt(
+                    conn.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_PEERCRED,
+                    (&raw mut cred).cast(),
+                    &mut len,
+                )
+            };
+            if rc == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok((cred.uid, cred.pid))
         }
         #[cfg(target_os = "freebsd")]
         {
