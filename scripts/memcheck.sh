@@ -37,6 +37,32 @@ vg() {
     fi
 }
 
+# memfd_pair: memfd_write under memcheck in the background (one reader, --count 1), and
+# memfd_read under memcheck as its reader, once the writer's socket exists.
+memfd_pair() {
+    local sock=$tmp/memfd.sock wlog=$tmp/vg.writer.log wstatus=0 i
+    # timeout: a writer whose reader never came must not hold the script (SIGTERM removes
+    # its socket; the case then fails with status 124).
+    timeout 60 valgrind --quiet --error-exitcode=99 --leak-check=full \
+        --errors-for-leak-kinds=definite --log-file="$wlog" \
+        "$bin_dir/memfd_write" "$sock" --count 1 </dev/null >/dev/null 2>&1 &
+    local wpid=$!
+    for ((i = 0; i < 200; i++)); do
+        [[ -S $sock ]] && break
+        sleep 0.05
+    done
+    vg "memfd_read (the descriptor from memfd_write)" memfd_read "$sock"
+    wait "$wpid" || wstatus=$?
+    if ((wstatus == 0)); then
+        passed=$((passed + 1))
+        printf 'ok    %s\n' "memfd_write (one reader)"
+    else
+        failed=$((failed + 1))
+        printf 'FAIL  %s: exit status %d\n' "memfd_write (one reader)" "$wstatus"
+        sed 's/^/      /' "$wlog" | head -n 30
+    fi
+}
+
 valgrind_cases() {
     local key name f=$tmp/people log=$tmp/log
     key=$(printf '0x5342%s' "$(random_hex | cut -c1-4)")
@@ -49,6 +75,8 @@ valgrind_cases() {
     vg "sysv_read" sysv_read --key "$key" --stat
     vg "posix_shm_write" posix_shm_write --name "$name"
     vg "posix_shm_read" posix_shm_read --name "$name"
+    memfd_pair
+    vg "memfd_shrink (probes in children)" --children memfd_shrink
     vg "filesize_vs_mapsize (the notes' cases)" filesize_vs_mapsize
     vg "map_grow_file --append" map_grow_file --append 8 "$log"
     vg "shm_counter --sync mutex (parent and child)" --children shm_counter --loops 2000
@@ -96,7 +124,7 @@ main() {
     esac
     [[ $# -le 1 ]] || usage_error "unexpected argument $2"
     need map_normalfile1 map_normalfile2 anon_fork sysv_write sysv_read posix_shm_write \
-        posix_shm_read filesize_vs_mapsize map_grow_file shm_counter ipc_bench
+        posix_shm_read memfd_write memfd_read memfd_shrink filesize_vs_mapsize map_grow_file shm_counter ipc_bench
     make_tmp "${TMPDIR:-/tmp}"
     if command -v valgrind >/dev/null; then
         valgrind_cases
