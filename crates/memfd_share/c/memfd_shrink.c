@@ -40,9 +40,8 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "memfd_share.h"
 
-#define RECORDS 10
-#define SIZE (RECORDS * sizeof(people)) /* 80 bytes: exactly the records */
 /* The byte the reader reads: the low byte of record 10's age (29). */
 #define LAST_AGE ((RECORDS - 1) * sizeof(people) + offsetof(people, age))
 
