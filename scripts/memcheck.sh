@@ -38,21 +38,21 @@ vg() {
 }
 
 # memfd_pair: memfd_write under memcheck in the background (one reader, --count 1), and
-# memfd_read under memcheck as its reader, once the writer's socket exists.
+# memfd_read under memcheck as its reader, once the writer has said it listens.
 memfd_pair() {
-    local sock=$tmp/memfd.sock wlog=$tmp/vg.writer.log wstatus=0 i
+    local sock=$tmp/memfd.sock wlog=$tmp/vg.writer.log wstatus=0 wout line
     # timeout: a writer whose reader never came must not hold the script (SIGTERM removes
     # its socket; the case then fails with status 124).
-    timeout 60 valgrind --quiet --error-exitcode=99 --leak-check=full \
+    exec {wout}< <(exec timeout 60 valgrind --quiet --error-exitcode=99 --leak-check=full \
         --errors-for-leak-kinds=definite --log-file="$wlog" \
-        "$bin_dir/memfd_write" "$sock" --count 1 </dev/null >/dev/null 2>&1 &
+        "$bin_dir/memfd_write" "$sock" --count 1 </dev/null 2>/dev/null)
     local wpid=$!
-    for ((i = 0; i < 200; i++)); do
-        [[ -S $sock ]] && break
-        sleep 0.05
-    done
+    # Its first two lines: the seals, then "listening on SOCKET; Ctrl-C to stop".
+    IFS= read -r -t 60 line <&"$wout" || true
+    IFS= read -r -t 60 line <&"$wout" || true
     vg "memfd_read (the descriptor from memfd_write)" memfd_read "$sock"
     wait "$wpid" || wstatus=$?
+    exec {wout}<&-
     if ((wstatus == 0)); then
         passed=$((passed + 1))
         printf 'ok    %s\n' "memfd_write (one reader)"
