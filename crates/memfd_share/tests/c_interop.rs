@@ -413,7 +413,7 @@ fn a_writer_reports_a_reader_that_has_gone() {
         let (mut t, name) = setup(&d);
         t.redact_number_after("to pid ", "[PID]");
         let bg = start_writer(&mut t, &writer, &name, &["--count", "1"]);
-        testkit::kill(bg.pid(), libc::SIGSTOP);
+        testkit::stop(bg.pid());
         t.comment("the writer stopped; a reader connects and closes the connection at once");
         let addr = rustix::net::SocketAddrUnix::new_abstract_name(&name.as_bytes()[1..]).unwrap();
         let conn = rustix::net::socket(

@@ -692,6 +692,26 @@ pub fn shm_exists(name: &str) -> bool {
         .exists()
 }
 
+/// Stops `pid` with SIGSTOP and returns once it is stopped (`T` in `/proc/PID/stat`): `kill`
+/// returns before the signal has taken effect, and a test that relies on the process doing
+/// nothing from now on must wait for that.
+pub fn stop(pid: libc::pid_t) {
+    kill(pid, libc::SIGSTOP);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The state follows the command name, which is in parentheses.
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
+        if state == Some('T') {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{pid} did not stop: {stat}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Sends `signo` to `pid`.
 pub fn kill(pid: libc::pid_t, signo: libc::c_int) {
     // SAFETY: kill takes plain values.
