@@ -162,8 +162,15 @@ int main(int argc, char **argv)
     if (s == -1)
         ERR_EXIT("socket AF_UNIX");
     if (connect(s, (const struct sockaddr *)&addr, addrlen) == -1) {
-        if (errno == ENOENT || errno == ECONNREFUSED) /* no file, or no writer behind it */
-            ERRX_EXIT("connect %s: %s; start memfd_write %s first", sock, strerror(errno), sock);
+        int saved = errno;
+        struct stat st;
+        /* A file that is no socket (a directory, say) refuses as a dead socket does. */
+        int is_socket = sock[0] == '@' || (lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode));
+        if (saved == ECONNREFUSED && !is_socket)
+            ERRX_EXIT("connect %s: %s; not a socket", sock, strerror(saved));
+        if (saved == ENOENT || saved == ECONNREFUSED) /* no file, or no writer behind it */
+            ERRX_EXIT("connect %s: %s; start memfd_write %s first", sock, strerror(saved), sock);
+        errno = saved;
         ERR_EXIT("connect %s", sock);
     }
     struct timeval timeout = {.tv_sec = RECV_TIMEOUT};

@@ -73,7 +73,7 @@ mod read {
     use std::time::Duration;
 
     use common::{Context, Error, Interrupts, People, Result};
-    use memfd_share::{SIZE, seal_names};
+    use memfd_share::{SIZE, Socket, seal_names};
     use memmap2::MmapOptions;
     use rustix::fs::{SealFlags, fcntl_get_seals};
     use rustix::io::Errno;
@@ -104,12 +104,14 @@ mod read {
         .context("socket AF_UNIX")?;
         let addr = sock.addr().with_context(|| format!("connect {sock}"))?;
         connect(&s, &addr).map_err(|e| {
-            let nobody = matches!(e, Errno::NOENT | Errno::CONNREFUSED);
             let err = Error::new(format!("connect {sock}"), e.into());
-            if nobody {
-                err.hint(format!("start memfd_write {sock} first"))
-            } else {
-                err
+            match e {
+                // A file that is no socket (a directory, say) refuses as a dead socket does.
+                Errno::CONNREFUSED if !is_socket_or_abstract(sock) => err.hint("not a socket"),
+                Errno::NOENT | Errno::CONNREFUSED => {
+                    err.hint(format!("start memfd_write {sock} first"))
+                }
+                _ => err,
             }
         })?;
         // setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, 5 s);
@@ -202,6 +204,17 @@ mod read {
         drop(file);
         // ANCHOR_END: munmap
         Ok(())
+    }
+
+    /// Whether SOCKET is an abstract name, or a path to a socket file (`lstat`).
+    fn is_socket_or_abstract(sock: &Socket) -> bool {
+        use std::os::unix::fs::FileTypeExt;
+        match sock {
+            Socket::Abstract(_) => true,
+            Socket::Path(path) => {
+                std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket())
+            }
+        }
     }
 
     // ANCHOR: receive_fd
