@@ -109,28 +109,14 @@ static int receive_fd(int s, const char *sock)
 static void wait_for_stdin(void)
 {
     sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGHUP);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &signals, NULL) == -1)
-        ERR_EXIT("sigprocmask");
-    int sfd = signalfd(-1, &signals, SFD_CLOEXEC);
-    if (sfd == -1)
-        ERR_EXIT("signalfd");
+    int sfd = block_interrupts(&signals);
     struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
                             {.fd = sfd, .events = POLLIN}};
     while (poll(fds, 2, -1) == -1)
         if (errno != EINTR)
             ERR_EXIT("poll");
-    if (fds[1].revents) {
-        struct signalfd_siginfo info;
-        if (read(sfd, &info, sizeof info) != sizeof info)
-            ERR_EXIT("read signalfd");
-        signal((int)info.ssi_signo, SIG_DFL);
-        sigprocmask(SIG_UNBLOCK, &signals, NULL);
-        raise((int)info.ssi_signo);
-    }
+    if (fds[1].revents)
+        die_of_signal(read_signal(sfd), &signals);
     char line[512];
     if (read(STDIN_FILENO, line, sizeof line) == -1)
         ERR_EXIT("read stdin");

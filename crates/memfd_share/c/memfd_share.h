@@ -1,6 +1,6 @@
 /*
  * memfd_share.h: what memfd_write.c and memfd_read.c share, as the Rust programs share
- * ../src/lib.rs: the object's size, the seals by their C names, the SOCKET argument.
+ * ../src/lib.rs: the object's size, the seals by their C names, the SOCKET argument, the signals a wait must end on.
  * Linux only (included inside their #ifdef __linux__). memfd_shrink.c takes its size from
  * here too. Static inline: a program that does not call a function does not warn of it.
  */
@@ -8,11 +8,14 @@
 #define SHM_BY_EXAMPLE_MEMFD_SHARE_H
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -57,6 +60,41 @@ static inline socklen_t socket_addr(const char *s, struct sockaddr_un *addr)
                    max, len);
     memcpy(addr->sun_path, s, len);
     return offsetof(struct sockaddr_un, sun_path) + len + 1;
+}
+
+/* SIGHUP, SIGINT and SIGTERM blocked (into *signals), and a signalfd that reads them where
+ * the program waits: the C of the Rust programs' common::Interrupts. */
+static inline int block_interrupts(sigset_t *signals)
+{
+    sigemptyset(signals);
+    sigaddset(signals, SIGHUP);
+    sigaddset(signals, SIGINT);
+    sigaddset(signals, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, signals, NULL) == -1)
+        ERR_EXIT("sigprocmask");
+    int sfd = signalfd(-1, signals, SFD_CLOEXEC);
+    if (sfd == -1)
+        ERR_EXIT("signalfd");
+    return sfd;
+}
+
+/* The signal the signalfd has for us (poll said it has one). */
+static inline int read_signal(int sfd)
+{
+    struct signalfd_siginfo info;
+    if (read(sfd, &info, sizeof info) != sizeof info)
+        ERR_EXIT("read signalfd");
+    return (int)info.ssi_signo;
+}
+
+/* The end the signal would have brought: its default action, unblocked (the shell sees the
+ * process killed by it). Call it once what must be removed is removed. */
+static inline void die_of_signal(int signo, const sigset_t *signals)
+{
+    signal(signo, SIG_DFL);
+    sigprocmask(SIG_UNBLOCK, signals, NULL);
+    raise(signo);
+    exit(128 + signo); /* not reached: the default action of all three ends the process */
 }
 
 #endif

@@ -60,22 +60,11 @@ static void remove_socket(void)
 }
 
 /* A signal read from the signalfd: the socket removed, then the end the signal would have
- * brought: its default action, unblocked (the shell sees the process killed by it). */
+ * brought. */
 static void die_of(int signo, const sigset_t *signals)
 {
     remove_socket();
-    signal(signo, SIG_DFL);
-    sigprocmask(SIG_UNBLOCK, signals, NULL);
-    raise(signo);
-    exit(128 + signo); /* not reached: the default action of all three ends the process */
-}
-
-static int read_signal(int sfd)
-{
-    struct signalfd_siginfo info;
-    if (read(sfd, &info, sizeof info) != sizeof info)
-        ERR_EXIT("read signalfd");
-    return (int)info.ssi_signo;
+    die_of_signal(signo, signals);
 }
 
 // ANCHOR: bind
@@ -176,15 +165,7 @@ int main(int argc, char **argv)
     /* Not in C's usual version: from here on SIGINT and friends wait, pending, until the
      * socket can be removed; the signalfd reads them where this program waits. */
     sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGHUP);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &signals, NULL) == -1)
-        ERR_EXIT("sigprocmask");
-    int sfd = signalfd(-1, &signals, SFD_CLOEXEC);
-    if (sfd == -1)
-        ERR_EXIT("signalfd");
+    int sfd = block_interrupts(&signals);
 
     // ANCHOR: memfd_create
     /* A file with no name in any directory: it lives while a descriptor or a mapping refers

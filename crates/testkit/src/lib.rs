@@ -692,11 +692,29 @@ pub fn shm_exists(name: &str) -> bool {
         .exists()
 }
 
-/// Stops `pid` with SIGSTOP and returns once it is stopped (`T` in `/proc/PID/stat`): `kill`
-/// returns before the signal has taken effect, and a test that relies on the process doing
-/// nothing from now on must wait for that.
+/// Stops `pid` with SIGSTOP and returns once it is stopped: `kill` returns before the signal
+/// has taken effect, and a test that relies on the process doing nothing from now on must
+/// wait for that. A child of the test is waited for (`waitid(WSTOPPED | WNOWAIT)`, which
+/// leaves its status to be collected later); any other process is watched for `T` in
+/// `/proc/PID/stat`.
 pub fn stop(pid: libc::pid_t) {
     kill(pid, libc::SIGSTOP);
+    // SAFETY: siginfo_t is plain data; all zeros is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // WEXITED too: a child that died instead returns at once (and is left to be reaped).
+    let flags = libc::WSTOPPED | libc::WEXITED | libc::WNOWAIT;
+    loop {
+        // SAFETY: `info` is a writable siginfo_t; the other arguments are plain values.
+        let rc = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
+        if rc == 0 {
+            return;
+        }
+        match std::io::Error::last_os_error().raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::ECHILD) => break,
+            _ => panic!("waitid {pid}: {}", std::io::Error::last_os_error()),
+        }
+    }
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
